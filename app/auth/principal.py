@@ -1,0 +1,186 @@
+"""Who is calling: the bearer token resolved, once per request, into a :class:`Principal`.
+
+A token is accepted only if its signature, algorithm and claims verify *and* the database agrees
+it is still good: the client not revoked, the grant not revoked, the token not revoked, the user
+active. Its scopes are narrowed to what the client and the user may have *now*, so demoting a user
+or trimming a client takes effect at once rather than when tokens expire.
+"""
+
+import enum
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import (
+    OAuthFlowAuthorizationCode,
+    OAuthFlowClientCredentials,
+    OAuthFlowPassword,
+    OAuthFlows,
+)
+from fastapi.security import OAuth2, SecurityScopes
+from sqlalchemy import exists, false, select
+
+from app.auth import scopes as scope_catalog
+from app.auth import tokens
+from app.kit.db import Session
+from app.kit.errors import InsufficientScope, Unauthorized
+from app.models import ApiClient, Grant, RevokedAccessToken, User, UserKind
+
+
+class PrincipalKind(enum.StrEnum):
+    user = "user"  # an internal user (possibly through an API client acting as them)
+    partner_user = "partner_user"
+    portal_user = "portal_user"
+    service = "service"  # an API client acting as itself
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: PrincipalKind
+    scopes: frozenset[str]
+    client_pk: uuid.UUID
+    client_id: str
+    user_id: uuid.UUID | None = None
+    is_admin: bool = False
+    role_id: uuid.UUID | None = None
+    partner_account_id: uuid.UUID | None = None
+    partner_role: str | None = None
+    contact_id: uuid.UUID | None = None
+    token_id: uuid.UUID | None = None
+    grant_id: uuid.UUID | None = None
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        clientCredentials=OAuthFlowClientCredentials(
+            tokenUrl="/oauth/token", scopes=scope_catalog.SCOPES
+        ),
+        authorizationCode=OAuthFlowAuthorizationCode(
+            authorizationUrl="/oauth/authorize",
+            tokenUrl="/oauth/token",
+            refreshUrl="/oauth/token",
+            scopes=scope_catalog.SCOPES,
+        ),
+        password=OAuthFlowPassword(
+            tokenUrl="/oauth/token", refreshUrl="/oauth/token", scopes=scope_catalog.SCOPES
+        ),
+    ),
+    scheme_name="OAuth2",
+    description="Access tokens from this service's own OAuth 2 server (`/oauth/token`).",
+    auto_error=False,
+)
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("Missing bearer token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def _invalid(detail: str) -> Unauthorized:
+    return Unauthorized(
+        detail,
+        code="invalid_token",
+        headers={"WWW-Authenticate": 'Bearer realm="accord", error="invalid_token"'},
+    )
+
+
+async def resolve(request: Request, session, token: str) -> Principal:
+    """Verify an access token and load the principal it stands for."""
+    state = request.app.state
+    try:
+        kid = tokens.unverified_kid(token)
+        if kid and not state.keyring.has(kid):
+            await state.keyring.maybe_reload(state.engine, force=True)
+        claims = tokens.decode(token, state.keyring, state.settings)
+    except tokens.InvalidToken as exc:
+        raise _invalid("The access token is invalid or expired") from exc
+
+    sub = claims["sub"]
+    user_id: uuid.UUID | None = None
+    if sub != claims["client_id"]:
+        try:
+            user_id = uuid.UUID(sub)
+        except ValueError as exc:
+            raise _invalid("The access token is invalid or expired") from exc
+
+    sid = claims.get("sid")
+    stmt = select(
+        ApiClient,
+        User,
+        exists().where(RevokedAccessToken.jti == claims["jti"]).label("jti_revoked"),
+        (exists().where(Grant.id == sid, Grant.revoked_at.is_not(None)) if sid else false()).label(
+            "grant_revoked"
+        ),
+    ).where(ApiClient.client_id == claims["client_id"])
+    stmt = stmt.outerjoin(User, User.id == user_id if user_id else false())
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise _invalid("The access token is invalid or expired")
+    client, user, jti_revoked, grant_revoked = row
+    if client.revoked_at is not None or jti_revoked or grant_revoked:
+        raise _invalid("The access token has been revoked")
+    if user_id is not None and (user is None or not user.is_active):
+        raise _invalid("The user of this token is not active")
+
+    granted = set(claims["scope"].split()) & set(client.allowed_scopes)
+    if user is None:
+        return Principal(
+            kind=PrincipalKind.service,
+            scopes=frozenset(granted),
+            client_pk=client.id,
+            client_id=client.client_id,
+            is_admin="admin" in granted,
+            partner_account_id=client.partner_account_id,
+            token_id=claims["jti"],
+            grant_id=sid,
+        )
+    granted &= scope_catalog.user_ceiling(user)
+    kind = {
+        UserKind.internal: PrincipalKind.user,
+        UserKind.partner: PrincipalKind.partner_user,
+        UserKind.portal: PrincipalKind.portal_user,
+    }[user.kind]
+    return Principal(
+        kind=kind,
+        scopes=frozenset(granted),
+        client_pk=client.id,
+        client_id=client.client_id,
+        user_id=user.id,
+        is_admin=user.is_admin and user.kind == UserKind.internal,
+        role_id=user.role_id,
+        partner_account_id=user.partner_account_id,
+        partner_role=user.partner_role,
+        contact_id=user.contact_id,
+        token_id=claims["jti"],
+        grant_id=sid,
+    )
+
+
+async def authenticate(
+    request: Request,
+    security_scopes: SecurityScopes,
+    session: Session,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    principal = await resolve(request, session, _bearer(authorization))
+    for needed in security_scopes.scopes:
+        if needed not in principal.scopes:
+            raise InsufficientScope(needed)
+    request.state.principal = principal
+    return principal
+
+
+def require(*needed: str):
+    """A dependency that authenticates the caller and demands every scope in ``needed``."""
+    return Security(authenticate, scopes=list(needed))
+
+
+CurrentPrincipal = Annotated[Principal, Security(authenticate)]

@@ -1,0 +1,87 @@
+"""The scope catalogue. Every scope an operation can require is declared here, so the OAuth
+server metadata and the OpenAPI security scheme list them all.
+
+Scopes gate *operations*; which *records* a principal may touch is decided by ``app.access``.
+"""
+
+from app.models.users import User, UserKind
+
+_CRUD_RESOURCES = {
+    "users": "users and roles",
+    "accounts": "accounts",
+    "contacts": "contacts",
+    "leads": "leads",
+    "opportunities": "opportunities and their line items",
+    "products": "products, price books and price book entries",
+    "campaigns": "campaigns and campaign members",
+    "activities": "tasks, events and notes",
+    "cases": "cases and case comments",
+    "solutions": "solutions (knowledge articles)",
+    "partners": "partner accounts, programs and partner users",
+    "deals": "deal registrations",
+    "mdf": "MDF budgets, fund requests and claims",
+    "reports": "reports and dashboards",
+}
+
+SCOPES: dict[str, str] = {}
+for _name, _what in _CRUD_RESOURCES.items():
+    SCOPES[f"{_name}:read"] = f"Read {_what}"
+    SCOPES[f"{_name}:write"] = f"Create, change and delete {_what}"
+SCOPES.update(
+    {
+        "leads:convert": "Convert leads into accounts, contacts and opportunities",
+        "leads:distribute": "Offer leads to partners",
+        "deals:register": "Register deals as a partner",
+        "deals:approve": "Approve or reject deal registrations",
+        "cases:route": "Route and escalate cases",
+        "sync": "Org-to-org synchronisation",
+        "admin": "Administer users, roles, API clients and settings",
+    }
+)
+
+# What each kind of user may be granted at most. A token's scopes are what was asked for,
+# narrowed by the client's allowed scopes and by this.
+PARTNER_SCOPES = frozenset(
+    {
+        "accounts:read",
+        "contacts:read",
+        "contacts:write",
+        "leads:read",
+        "leads:write",
+        "leads:convert",
+        "opportunities:read",
+        "opportunities:write",
+        "products:read",
+        "activities:read",
+        "activities:write",
+        "cases:read",
+        "cases:write",
+        "solutions:read",
+        "deals:read",
+        "deals:write",
+        "deals:register",
+        "mdf:read",
+        "mdf:write",
+        "reports:read",
+        "partners:read",
+    }
+)
+PORTAL_SCOPES = frozenset({"cases:read", "cases:write", "solutions:read", "contacts:read"})
+
+
+def user_ceiling(user: User) -> frozenset[str]:
+    if user.kind == UserKind.partner:
+        return PARTNER_SCOPES
+    if user.kind == UserKind.portal:
+        return PORTAL_SCOPES
+    if user.is_admin:
+        return frozenset(SCOPES)
+    return frozenset(SCOPES) - {"admin"}
+
+
+def parse(scope: str | None) -> list[str]:
+    return sorted(set((scope or "").split()))
+
+
+def unknown(scopes: list[str]) -> list[str]:
+    return [s for s in scopes if s not in SCOPES]

@@ -1,0 +1,199 @@
+"""The ``accord`` command line."""
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+cli = typer.Typer(help="Accord CRM/PRM service", no_args_is_help=True, add_completion=False)
+
+
+def _database_url() -> str:
+    """The configured database, or the embedded server (started if needed)."""
+    from app.main import database_url
+
+    return database_url(get_settings())
+
+
+def _migrate(url: str) -> None:
+    from app.kit.migrations import upgrade
+
+    upgrade(url)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="API worker processes")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Migrate the database first")] = True,
+) -> None:
+    """Serve the API (starting and migrating the embedded PostgreSQL if no DATABASE_URL)."""
+    import uvicorn
+
+    from app.kit import logging as accord_logging
+
+    settings = get_settings()
+    accord_logging.configure(settings.log_level, settings.log_json)
+    url = _database_url()
+    if migrate:
+        _migrate(url)
+    # Worker processes read the same settings; hand them the resolved database.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    if workers > 1:
+        metrics_dir = Path(settings.data_dir).resolve() / "metrics"
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for f in metrics_dir.glob("*.db"):
+            f.unlink()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    uvicorn.run(
+        "app.main:factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to the latest migration."""
+    url = _database_url()
+    _migrate(url)
+    typer.echo("database is at the latest migration")
+
+
+async def _with_session(fn):
+    from app.kit import db
+
+    settings = get_settings()
+    engine = db.create_engine(settings, _database_url())
+    try:
+        async with db.make_sessionmaker(engine)() as session:
+            result = await fn(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="Sign-in email")],
+    password: Annotated[str, typer.Option(help="Password (at least 10 characters)")],
+    name: Annotated[str, typer.Option(help="Display name")] = "Administrator",
+) -> None:
+    """Create an administrator user."""
+    from pydantic import ValidationError
+
+    from app.admin import schemas, service
+    from app.kit.errors import AppError
+
+    _migrate(_database_url())
+    try:
+        data = schemas.UserCreate(email=email, password=password, name=name, is_admin=True)
+        user = asyncio.run(_with_session(lambda s: service.create_user(s, data)))
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except AppError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps({"id": str(user.id), "email": user.email}))
+
+
+@cli.command("create-client")
+def create_client(
+    name: Annotated[str, typer.Option(help="Client name")],
+    scopes: Annotated[str, typer.Option(help='Space-separated scopes, e.g. "leads:read admin"')],
+    grant_types: Annotated[
+        str, typer.Option(help="Space-separated grant types")
+    ] = "client_credentials",
+    redirect_uri: Annotated[list[str] | None, typer.Option(help="Redirect URI (repeat)")] = None,
+    user_email: Annotated[str | None, typer.Option("--user", help="Act as this user")] = None,
+    public: Annotated[bool, typer.Option(help="Public client (PKCE, no secret)")] = False,
+) -> None:
+    """Register an API client and print its client_id and client_secret as JSON."""
+    from pydantic import ValidationError
+    from sqlalchemy import func, select
+
+    from app.admin import schemas, service
+    from app.kit.errors import AppError
+    from app.models import User
+
+    _migrate(_database_url())
+
+    async def run(session):
+        user_id = None
+        if user_email:
+            user_id = await session.scalar(
+                select(User.id).where(func.lower(User.email) == user_email.lower())
+            )
+            if user_id is None:
+                raise typer.BadParameter(f"no user with email {user_email}")
+        data = schemas.ApiClientCreate(
+            name=name,
+            scopes=scopes.split(),
+            grant_types=grant_types.split(),
+            redirect_uris=redirect_uri or [],
+            user_id=user_id,
+            public=public,
+        )
+        return await service.create_client(session, data)
+
+    try:
+        client, secret = asyncio.run(_with_session(run))
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except AppError as exc:
+        typer.echo(f"error: {exc.detail}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        json.dumps(
+            {
+                "client_id": client.client_id,
+                "client_secret": secret,
+                "scopes": client.allowed_scopes,
+                "grant_types": client.grant_types,
+            }
+        )
+    )
+
+
+@cli.command("rotate-keys")
+def rotate_keys() -> None:
+    """Make a new token signing key; old keys verify until their tokens expire."""
+    from app.auth import keys
+
+    _migrate(_database_url())
+    row = asyncio.run(_with_session(lambda s: keys.rotate(s, get_settings())))
+    typer.echo(json.dumps({"kid": row.kid}))
+
+
+@cli.command()
+def openapi(
+    output: Annotated[Path, typer.Option(help="Where to write")] = Path("openapi/openapi.json"),
+) -> None:
+    """Write the OpenAPI document the service serves."""
+    from app.main import create_app
+
+    spec = create_app(get_settings()).openapi()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(dump_openapi(spec))
+    typer.echo(f"wrote {output}")
+
+
+def dump_openapi(spec: dict) -> str:
+    return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    cli()

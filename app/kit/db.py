@@ -1,0 +1,98 @@
+"""Engine, sessions and the one-transaction-per-request dependency."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from app.config import Settings
+from app.kit.errors import AppError
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def async_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs (what people paste) and use asyncpg."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            rest = url[len(prefix) :]
+            return "postgresql+asyncpg://" + rest
+    return url
+
+
+def create_engine(settings: Settings, url: str, **kw) -> AsyncEngine:
+    server_settings = {
+        "lock_timeout": str(settings.db_lock_timeout_ms),
+        "statement_timeout": str(settings.db_statement_timeout_ms),
+        "idle_in_transaction_session_timeout": "60000",
+        "application_name": "accord",
+    }
+    kw.setdefault("pool_size", settings.db_pool_size)
+    kw.setdefault("max_overflow", settings.db_max_overflow)
+    return create_async_engine(
+        async_url(url),
+        pool_pre_ping=False,
+        connect_args={"server_settings": server_settings},
+        **kw,
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+def session_factory_for(maker: async_sessionmaker[AsyncSession]) -> SessionFactory:
+    @asynccontextmanager
+    async def factory() -> AsyncIterator[AsyncSession]:
+        async with maker() as session:
+            yield session
+
+    return factory
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed once if the handler succeeds, rolled back if not.
+
+    Declared with ``scope="function"`` so the commit happens before the response is sent: a client
+    never sees a 2xx for a change that then fails to commit.
+    """
+    factory: SessionFactory = request.app.state.session_factory
+    async with factory() as session:
+        try:
+            yield session
+        except AppError as exc:
+            if exc.persist:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,44 @@
+"""Running Alembic from the service and checking the database is at head."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def _root() -> Path:
+    here = Path(__file__).resolve().parents[2]
+    for base in (here, Path.cwd()):
+        if (base / "migrations" / "env.py").exists():
+            return base
+    raise RuntimeError("cannot find the migrations folder")
+
+
+def alembic_config(url: str) -> Config:
+    root = _root()
+    cfg = Config(str(root / "alembic.ini"))
+    cfg.set_main_option("script_location", str(root / "migrations"))
+    cfg.attributes["database_url"] = url
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` (synchronous; call outside an event loop or in a thread)."""
+    command.upgrade(alembic_config(url), revision)
+
+
+@lru_cache
+def head_revision() -> str | None:
+    root = _root()
+    cfg = Config(str(root / "alembic.ini"))
+    cfg.set_main_option("script_location", str(root / "migrations"))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    async with engine.connect() as conn:
+        return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()

@@ -1,0 +1,113 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from app.admin.router import clients, me, roles, users
+from app.auth.keys import KeyRing
+from app.auth.router import router as oauth_router
+from app.config import Settings, get_settings
+from app.kit import db, errors
+from app.kit.errors import FieldError, Problem
+from app.kit.middleware import RequestContextMiddleware
+from app.ops.router import router as ops_router
+
+API_VERSION = "0.1.0"
+DESCRIPTION = """Accord is an API-first CRM and PRM: leads, accounts, contacts, opportunities,
+campaigns, cases, partners, deal registration and lead distribution.
+
+Errors are RFC 9457 problem documents with a stable `code`. Lists are keyset-paginated with an
+opaque `next_cursor`. Authenticate with OAuth 2 access tokens from `/oauth/token`."""
+
+
+def operation_id(route: APIRoute) -> str:
+    """``<tag>_<action>``: clean method names in generated clients (``leads_convert``)."""
+    return f"{route.tags[0]}_{route.name}"
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    from app.kit import embedded
+
+    return embedded.start(settings.data_dir)
+
+
+def create_app(settings: Settings | None = None, *, session_factory=None, engine=None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = app.state.engine is None
+        if own_engine:
+            app.state.engine = db.create_engine(settings, database_url(settings))
+        if app.state.session_factory is None:
+            maker = db.make_sessionmaker(app.state.engine)
+            app.state.session_factory = db.session_factory_for(maker)
+        await app.state.keyring.load(app.state.engine)
+        try:
+            yield
+        finally:
+            if own_engine:
+                await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Accord API",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+        separate_input_output_schemas=False,
+        openapi_tags=[
+            {"name": "oauth", "description": "The OAuth 2 authorization server"},
+            {"name": "me", "description": "The caller"},
+            {"name": "users", "description": "Users of every kind"},
+            {"name": "roles", "description": "The role hierarchy"},
+            {"name": "api_clients", "description": "OAuth clients for scripts and systems"},
+            {"name": "ops", "description": "Health, readiness and metrics"},
+        ],
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.keyring = KeyRing(settings)
+
+    errors.install(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    for router in (oauth_router, me, users, roles, clients, ops_router):
+        app.include_router(router)
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        components["Problem"].pop("$defs", None)
+        components["FieldError"] = FieldError.model_json_schema()
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+    return app
+
+
+def factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (each worker process builds its own app)."""
+    from app.kit import logging as accord_logging
+
+    settings = get_settings()
+    accord_logging.configure(settings.log_level, settings.log_json)
+    return create_app(settings)

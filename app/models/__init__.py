@@ -1,0 +1,28 @@
+"""Every ORM model, imported here so that ``app.models`` is the complete metadata."""
+
+from app.models.base import Base
+from app.models.oauth import (
+    ApiClient,
+    AuthorizationCode,
+    BrowserSession,
+    Grant,
+    RefreshToken,
+    RevokedAccessToken,
+    SigningKey,
+)
+from app.models.users import PartnerRole, Role, User, UserKind
+
+__all__ = [
+    "ApiClient",
+    "AuthorizationCode",
+    "Base",
+    "BrowserSession",
+    "Grant",
+    "PartnerRole",
+    "RefreshToken",
+    "RevokedAccessToken",
+    "Role",
+    "SigningKey",
+    "User",
+    "UserKind",
+]
