@@ -1,0 +1,129 @@
+"""Test harness: a real PostgreSQL (embedded by default, ``TEST_DATABASE_URL`` for another
+server), a fresh database migrated with Alembic per run, and one transaction per test rolled
+back at the end. Tests that need real commits (concurrency, CLI) use ``committed_app``."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.kit import clock, db
+from app.kit.migrations import upgrade
+from app.main import create_app
+from tests.factories import SettingsForTests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _server_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    from app.kit import embedded
+
+    return embedded.start(ROOT / ".accord" / "test", database="postgres")
+
+
+def _with_database(url: str, name: str) -> str:
+    u = make_url(url)
+    return u.set(database=name).render_as_string(hide_password=False)
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    server = _server_url()
+    name = f"accord_test_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(server, name)
+    await asyncio.to_thread(upgrade, url)
+    yield url
+    admin = await asyncpg.connect(_asyncpg_dsn(server))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return SettingsForTests(database_url=database_url)
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings):
+    engine = db.create_engine(settings, settings.database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _reset_clock():
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+async def session(engine) -> AsyncIterator[AsyncSession]:
+    """One connection, one outer transaction rolled back after the test; the app's request
+    transactions become savepoints inside it."""
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        s = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        try:
+            yield s
+        finally:
+            await s.close()
+            await trans.rollback()
+
+
+async def _make_app(settings, engine, factory):
+    app = create_app(settings, engine=engine, session_factory=factory)
+    await app.state.keyring.load(engine)
+    return app
+
+
+def _client(app) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://localhost:8000")
+
+
+@pytest.fixture
+async def app(settings, engine, session):
+    @asynccontextmanager
+    async def shared():
+        yield session
+
+    return await _make_app(settings, engine, shared)
+
+
+@pytest.fixture
+async def client(app) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def committed_app(settings, engine):
+    """An app whose requests really commit, on separate connections (for concurrency tests)."""
+    factory = db.session_factory_for(db.make_sessionmaker(engine))
+    app = await _make_app(settings, engine, factory)
+    async with _client(app) as c:
+        yield app, c

@@ -1,0 +1,90 @@
+"""Plain async factories and helpers shared by the tests."""
+
+import base64
+import hashlib
+import secrets
+import uuid
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.admin import schemas, service
+from app.config import Settings
+from app.models import ApiClient, User
+
+
+class SettingsForTests(Settings):
+    """Defaults for tests: no .env file, quick lockouts, plain logs."""
+
+    model_config = {**Settings.model_config, "env_file": None}
+    log_json: bool = False
+    login_max_failures: int = 3
+    login_lockout_seconds: int = 30
+
+
+async def make_user(
+    session: AsyncSession,
+    *,
+    email: str | None = None,
+    password: str | None = "correct horse battery",
+    is_admin: bool = False,
+    **kw,
+) -> User:
+    data = schemas.UserCreate(
+        email=email or f"user-{uuid.uuid4().hex[:8]}@example.com",
+        name=kw.pop("name", "Test User"),
+        password=password,
+        is_admin=is_admin,
+        **kw,
+    )
+    return await service.create_user(session, data)
+
+
+async def make_client(
+    session: AsyncSession,
+    scopes: list[str] | str,
+    *,
+    grant_types: list[str] | None = None,
+    user: User | None = None,
+    redirect_uris: list[str] | None = None,
+    public: bool = False,
+) -> tuple[ApiClient, str | None]:
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    data = schemas.ApiClientCreate(
+        name="test client",
+        scopes=scopes,
+        grant_types=grant_types or ["client_credentials"],
+        redirect_uris=redirect_uris or [],
+        user_id=user.id if user else None,
+        public=public,
+    )
+    return await service.create_client(session, data)
+
+
+async def token(
+    http: httpx.AsyncClient, client: ApiClient, secret: str | None, scope: str | None = None
+) -> str:
+    form = {"grant_type": "client_credentials"}
+    if scope is not None:
+        form["scope"] = scope
+    r = await http.post("/oauth/token", data=form, auth=(client.client_id, secret))
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+async def service_token(
+    http: httpx.AsyncClient, session: AsyncSession, scopes: str
+) -> tuple[str, ApiClient]:
+    client, secret = await make_client(session, scopes)
+    return await token(http, client, secret), client
+
+
+def bearer(tok: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tok}"}
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    return verifier, challenge.decode()
