@@ -86,7 +86,9 @@ async def session(engine) -> AsyncIterator[AsyncSession]:
     transactions become savepoints inside it."""
     async with engine.connect() as conn:
         trans = await conn.begin()
-        s = AsyncSession(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+        s = AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
         try:
             yield s
         finally:
@@ -107,9 +109,20 @@ def _client(app) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def app(settings, engine, session):
+    conn = session.bind
+
     @asynccontextmanager
     async def shared():
-        yield session
+        # Each request gets its own session on the test's connection, inside a savepoint: its
+        # commit or rollback touches only its own work, and the test's objects stay usable.
+        await session.flush()
+        s = AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield s
+        finally:
+            await s.close()
 
     return await _make_app(settings, engine, shared)
 
