@@ -202,15 +202,11 @@ async def delete_role(session: AsyncSession, role: Role) -> None:
 
 
 def client_view(client: ApiClient) -> schemas.ApiClientOut:
-    return schemas.ApiClientOut.model_validate(
-        {**client.__dict__, "public": client.secret_hash is None}
-    )
+    return schemas.ApiClientOut.model_validate(client)
 
 
 def client_with_secret(client: ApiClient, secret: str | None) -> schemas.ApiClientWithSecret:
-    return schemas.ApiClientWithSecret.model_validate(
-        {**client.__dict__, "public": client.secret_hash is None, "client_secret": secret}
-    )
+    return schemas.ApiClientWithSecret(**client_view(client).model_dump(), client_secret=secret)
 
 
 async def create_client(

@@ -36,6 +36,11 @@ class ApiClient(IdMixin, TimestampMixin, Base):
     secret_rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
+    @property
+    def public(self) -> bool:
+        """A public client (single-page or mobile app) has no secret and must use PKCE."""
+        return self.secret_hash is None
+
 
 class Grant(IdMixin, TimestampMixin, Base):
     """One authorization: everything issued from one password login or one authorization code.

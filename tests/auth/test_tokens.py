@@ -176,7 +176,7 @@ async def test_expired_token_is_401(client, session):
 
 async def test_tampered_claims_are_401(client, session, app):
     tok, _ = await service_token(client, session, "users:read")
-    header, payload, sig = tok.split(".")
+    header, _payload, sig = tok.split(".")
     claims = _claims_like(tok)
     claims["scope"] = "admin users:read"
     forged_payload = jwt.utils.base64url_encode(jwt.api_jws.json.dumps(claims).encode()).decode()
