@@ -3,6 +3,8 @@
 import asyncio
 import json
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -52,6 +54,9 @@ def serve(
         for f in metrics_dir.glob("*.db"):
             f.unlink()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    # uvicorn re-raises SIGTERM after a graceful shutdown; exiting normally instead lets the
+    # embedded PostgreSQL be stopped by its exit handler.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(
         "app.main:factory",
         factory=True,
