@@ -40,5 +40,9 @@ def head_revision() -> str | None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    """The database's migration revision; None for a database never migrated."""
     async with engine.connect() as conn:
+        exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        if not exists:
+            return None
         return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
