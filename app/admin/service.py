@@ -22,11 +22,17 @@ def _invalid(field: str, code: str, message: str) -> ValidationFailed:
 # --- users -------------------------------------------------------------------------------
 
 
-async def _email_taken(session: AsyncSession, email: str, except_id=None) -> bool:
-    stmt = select(User.id).where(func.lower(User.email) == email.lower())
+async def _taken(session: AsyncSession, column, value: str, except_id=None) -> bool:
+    """Whether another row already has ``value`` in ``column``, ignoring case."""
+    model = column.class_
+    stmt = select(model.id).where(func.lower(column) == value.lower())
     if except_id:
-        stmt = stmt.where(User.id != except_id)
+        stmt = stmt.where(model.id != except_id)
     return (await session.scalar(stmt)) is not None
+
+
+async def _email_taken(session: AsyncSession, email: str, except_id=None) -> bool:
+    return await _taken(session, User.email, email, except_id)
 
 
 async def _check_refs(session: AsyncSession, role_id, manager_id, user_id=None) -> None:
@@ -147,10 +153,7 @@ async def _check_parent(session: AsyncSession, role_id, parent_id) -> None:
 
 
 async def _role_name_taken(session: AsyncSession, name: str, except_id=None) -> bool:
-    stmt = select(Role.id).where(func.lower(Role.name) == name.lower())
-    if except_id:
-        stmt = stmt.where(Role.id != except_id)
-    return (await session.scalar(stmt)) is not None
+    return await _taken(session, Role.name, name, except_id)
 
 
 async def create_role(session: AsyncSession, data: schemas.RoleCreate) -> Role:

@@ -179,10 +179,11 @@ def _login_page(next_url: str, error: str | None = None, status: int = 200) -> H
     )
 
 
-def _redirect_error(
-    redirect_uri: str, error: str, description: str, state: str | None, issuer: str
+def _back_to_client(
+    redirect_uri: str, params: dict[str, Any], state: str | None, issuer: str
 ) -> RedirectResponse:
-    params: dict[str, Any] = {"error": error, "error_description": description, "iss": issuer}
+    """Redirect to the client with ``params``, ``state`` and ``iss`` (RFC 9207)."""
+    params = {**params, "iss": issuer}
     if state is not None:
         params["state"] = state
     sep = "&" if urlsplit(redirect_uri).query else "?"
@@ -230,7 +231,9 @@ async def authorize(
         raise OAuthError("invalid_request", "redirect_uri is not registered for this client")
 
     def fail(error: str, description: str) -> RedirectResponse:
-        return _redirect_error(redirect_uri, error, description, state, issuer)
+        return _back_to_client(
+            redirect_uri, {"error": error, "error_description": description}, state, issuer
+        )
 
     if response_type != "code":
         return fail("unsupported_response_type", "response_type must be 'code'")
@@ -258,11 +261,7 @@ async def authorize(
         code = await service.create_code(ctx, client, user, redirect_uri, scope, code_challenge)
     except OAuthError as exc:
         return fail(exc.code, exc.detail or "")
-    params = {"code": code, "iss": issuer}
-    if state is not None:
-        params["state"] = state
-    sep = "&" if urlsplit(redirect_uri).query else "?"
-    return RedirectResponse(redirect_uri + sep + urlencode(params), status_code=302)
+    return _back_to_client(redirect_uri, {"code": code}, state, issuer)
 
 
 @router.post(
