@@ -7,9 +7,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app.accounts.router import router as accounts_router
 from app.admin.router import clients, me, roles, users
 from app.auth.keys import KeyRing
 from app.auth.router import router as oauth_router
+from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.kit import db, errors
 from app.kit.errors import FieldError, Problem
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             {"name": "users", "description": "Users of every kind"},
             {"name": "roles", "description": "The role hierarchy"},
             {"name": "api_clients", "description": "OAuth clients for scripts and systems"},
+            {"name": "accounts", "description": "Companies: customers, partners, competitors"},
+            {"name": "changes", "description": "The change feed for replication and sync"},
             {"name": "ops", "description": "Health, readiness and metrics"},
         ],
     )
@@ -78,7 +82,16 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
 
     errors.install(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
-    for router in (oauth_router, me, users, roles, clients, ops_router):
+    for router in (
+        oauth_router,
+        me,
+        users,
+        roles,
+        clients,
+        accounts_router,
+        changes_router,
+        ops_router,
+    ):
         app.include_router(router)
 
     def openapi() -> dict:

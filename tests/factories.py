@@ -88,3 +88,11 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
     return verifier, challenge.decode()
+
+
+async def user_token(
+    http: httpx.AsyncClient, session: AsyncSession, user: User, scopes: str
+) -> dict[str, str]:
+    """Headers with a token of a client acting as ``user``."""
+    client, secret = await make_client(session, scopes, user=user)
+    return bearer(await token(http, client, secret))

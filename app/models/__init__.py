@@ -1,6 +1,8 @@
 """Every ORM model, imported here so that ``app.models`` is the complete metadata."""
 
+from app.models.accounts import Account, AccountType
 from app.models.base import Base
+from app.models.history import Change, FieldHistory
 from app.models.oauth import (
     ApiClient,
     AuthorizationCode,
@@ -13,10 +15,14 @@ from app.models.oauth import (
 from app.models.users import PartnerRole, Role, User, UserKind
 
 __all__ = [
+    "Account",
+    "AccountType",
     "ApiClient",
     "AuthorizationCode",
     "Base",
     "BrowserSession",
+    "Change",
+    "FieldHistory",
     "Grant",
     "PartnerRole",
     "RefreshToken",

@@ -1,0 +1,112 @@
+"""``?field=value`` and ``?field[op]=value`` filters, checked against an allow-list of fields.
+Unknown fields or operators are a 400, never silently ignored."""
+
+import re
+import uuid
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_
+from sqlalchemy.orm import InstrumentedAttribute
+
+from app.kit.errors import BadRequest
+
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "is_null")
+_KEY = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[([a-z_]+)\])?$")
+
+
+def _bad(field: str, message: str) -> BadRequest:
+    return BadRequest(
+        message,
+        code="invalid_filter",
+        errors=[{"field": field, "code": "invalid_filter", "message": message}],
+    )
+
+
+def coerce(column: InstrumentedAttribute, field: str, raw: str) -> Any:
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        kind = str
+    try:
+        if kind is bool:
+            if raw.lower() not in ("true", "false"):
+                raise ValueError
+            return raw.lower() == "true"
+        if kind is datetime:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if value.tzinfo is None:
+                raise ValueError
+            return value
+        if kind is date:
+            return date.fromisoformat(raw)
+        if kind is Decimal:
+            value = Decimal(raw)
+            if not value.is_finite():
+                raise ValueError
+            return value
+        if kind is int:
+            return int(raw)
+        if kind is uuid.UUID:
+            return uuid.UUID(raw)
+    except (ValueError, InvalidOperation) as exc:
+        raise _bad(field, f"'{raw}' is not a valid value for {field}") from exc
+    return raw
+
+
+def build(
+    params: list[tuple[str, str]], fields: dict[str, InstrumentedAttribute], reserved: set[str]
+) -> ColumnElement[bool] | None:
+    clauses = []
+    for key, raw in params:
+        if key in reserved:
+            continue
+        m = _KEY.match(key)
+        if not m or m.group(1) not in fields:
+            raise _bad(key, f"Unknown filter field: {key}")
+        field, op = m.group(1), m.group(2) or "eq"
+        if op not in OPERATORS:
+            raise _bad(key, f"Unknown operator '{op}'; use one of {', '.join(OPERATORS)}")
+        col = fields[field]
+        if op == "is_null":
+            flag = coerce(_BOOL, key, raw)
+            clauses.append(col.is_(None) if flag else col.is_not(None))
+        elif op == "in":
+            values = [coerce(col, key, v) for v in raw.split(",") if v != ""]
+            if not values or len(values) > 100:
+                raise _bad(key, "in takes 1 to 100 comma-separated values")
+            clauses.append(col.in_(values))
+        elif op == "contains":
+            if coerce_kind(col) is not str:
+                raise _bad(key, "contains works on text fields only")
+            escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(col.ilike(f"%{escaped}%", escape="\\"))
+        else:
+            value = coerce(col, key, raw)
+            clauses.append(
+                {
+                    "eq": col == value,
+                    "ne": col != value,
+                    "gt": col > value,
+                    "gte": col >= value,
+                    "lt": col < value,
+                    "lte": col <= value,
+                }[op]
+            )
+    return and_(*clauses) if clauses else None
+
+
+def coerce_kind(column: InstrumentedAttribute) -> type:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return str
+
+
+class _BoolColumn:
+    class type:
+        python_type = bool
+
+
+_BOOL: Any = _BoolColumn()

@@ -1,0 +1,486 @@
+"""The one resource machinery. An object declares a :class:`Resource` (model, schemas, which
+fields filter and sort, its org-wide default) and gets list / get / create / patch / delete /
+restore / history with keyset pagination, filters, ETags, field history, the change feed and
+record access, all through the same code path.
+"""
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.access import Sharing, read_clause, write_clause
+from app.auth.principal import Principal, require
+from app.kit import clock, filtering, sorting
+from app.kit.db import Session
+from app.kit.errors import (
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+    problem_responses,
+)
+from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.models.history import Change, FieldHistory
+
+RESERVED = {"limit", "cursor", "sort", "q"}
+
+Hook = Callable[[AsyncSession, Principal, dict[str, Any], Any | None], Awaitable[None]]
+
+
+@dataclass
+class Resource:
+    name: str  # plural kebab-case path segment: "accounts", "price-book-entries"
+    model: type
+    out: type[BaseModel]
+    create: type[BaseModel]
+    update: type[BaseModel]
+    sharing: Sharing = Sharing.private
+    filterable: tuple[str, ...] = ()
+    sortable: tuple[str, ...] = ("created_at", "updated_at")
+    searchable: tuple[str, ...] = ()
+    label: str = "record"
+    # Checks references and business rules before a create (existing=None) or an update.
+    validate: Hook | None = None
+    # The scope family (``<scope>:read`` / ``<scope>:write``); defaults to the resource name.
+    scope_name: str | None = None
+
+    @property
+    def tag(self) -> str:
+        return self.name.replace("-", "_")
+
+    @property
+    def object_type(self) -> str:
+        return self.tag
+
+    @property
+    def scope(self) -> str:
+        return self.scope_name or self.tag
+
+    def column(self, name: str):
+        return getattr(self.model, name)
+
+
+REGISTRY: dict[str, Resource] = {}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def invalid(field_name: str, code: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        message, errors=[{"field": field_name, "code": code, "message": message}]
+    )
+
+
+class Records:
+    """The data operations of one resource; every path applies record access."""
+
+    def __init__(self, resource: Resource) -> None:
+        self.r = resource
+        self.m = resource.model
+
+    # --- reading ------------------------------------------------------------------------
+
+    def visible(self, principal: Principal, *, deleted: bool = False) -> Select:
+        stmt = select(self.m).where(read_clause(self.m, principal, self.r.sharing))
+        return stmt.where(
+            self.m.deleted_at.is_not(None) if deleted else self.m.deleted_at.is_(None)
+        )
+
+    async def find(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        params: list[tuple[str, str]],
+        *,
+        limit: int,
+        cursor: str | None,
+        sort: str | None,
+        q: str | None,
+    ) -> tuple[list, str | None]:
+        r = self.r
+        stmt = self.visible(principal)
+        where = filtering.build(params, {f: r.column(f) for f in (*r.filterable, "id")}, RESERVED)
+        if where is not None:
+            stmt = stmt.where(where)
+        if q:
+            if not r.searchable:
+                raise invalid("q", "unsupported", "This object has no text search")
+            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(
+                or_(*[r.column(c).ilike(f"%{escaped}%", escape="\\") for c in r.searchable])
+            )
+        keys = sorting.parse(sort, {f: r.column(f) for f in (*r.sortable, "id")}, self.m.id)
+        if cursor:
+            stmt = stmt.where(sorting.after_cursor(keys, decode_cursor(cursor)))
+        stmt = sorting.order(stmt, keys).limit(limit + 1)
+        rows = list((await session.scalars(stmt)).all())
+        if len(rows) > limit:
+            rows = rows[:limit]
+            return rows, encode_cursor(sorting.cursor_values(rows[-1], keys))
+        return rows, None
+
+    async def get(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, deleted=False
+    ) -> Any:
+        row = await session.scalar(
+            self.visible(principal, deleted=deleted).where(self.m.id == record_id)
+        )
+        if row is None:
+            raise NotFound(f"No such {self.r.label}")
+        return row
+
+    async def _for_write(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        if_match: str | None,
+        *,
+        deleted: bool = False,
+    ) -> Any:
+        stmt = (
+            self.visible(principal, deleted=deleted)
+            .where(self.m.id == record_id)
+            .add_columns(write_clause(self.m, principal, self.r.sharing).label("may_write"))
+            .with_for_update(of=self.m)
+        )
+        found = (await session.execute(stmt)).first()
+        if found is None:
+            raise NotFound(f"No such {self.r.label}")
+        row, may_write = found
+        if not may_write:
+            raise Forbidden(
+                f"You may see this {self.r.label} but not change it", code="insufficient_access"
+            )
+        check_if_match(if_match, row.version)
+        return row
+
+    # --- writing ------------------------------------------------------------------------
+
+    async def _log(
+        self, session: AsyncSession, principal: Principal, row, op: str, diffs: dict | None = None
+    ) -> None:
+        now = clock.now()
+        entries = (
+            diffs.items() if diffs else [(op + "d" if op != "create" else "created", (None, None))]
+        )
+        for name, (old, new) in entries:
+            session.add(
+                FieldHistory(
+                    object_type=self.r.object_type,
+                    record_id=row.id,
+                    field=name,
+                    old_value=_jsonable(old),
+                    new_value=_jsonable(new),
+                    changed_by=principal.user_id,
+                    changed_at=now,
+                )
+            )
+        session.add(
+            Change(
+                object_type=self.r.object_type,
+                record_id=row.id,
+                op=op,
+                changed_by=principal.user_id,
+                changed_at=now,
+            )
+        )
+
+    async def create(self, session: AsyncSession, principal: Principal, data: BaseModel) -> Any:
+        values = data.model_dump(exclude_unset=False)
+        if hasattr(self.m, "owner_id") and values.get("owner_id") is None:
+            if principal.user_id is None:
+                raise invalid("owner_id", "required", "A service client must name the owner")
+            values["owner_id"] = principal.user_id
+        if self.r.validate:
+            await self.r.validate(session, principal, values, None)
+        row = self.m(**values, created_by=principal.user_id, updated_by=principal.user_id)
+        session.add(row)
+        await session.flush()
+        await self._log(session, principal, row, "create")
+        return row
+
+    async def update(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        data: BaseModel,
+        if_match: str | None,
+    ) -> Any:
+        row = await self._for_write(session, principal, record_id, if_match)
+        changes = data.model_dump(exclude_unset=True)
+        if self.r.validate:
+            await self.r.validate(session, principal, changes, row)
+        diffs = {}
+        for name, new in changes.items():
+            old = getattr(row, name)
+            if old != new:
+                diffs[name] = (old, new)
+                setattr(row, name, new)
+        if diffs:
+            row.version += 1
+            row.updated_by = principal.user_id
+            row.updated_at = clock.now()
+            await session.flush()
+            await self._log(session, principal, row, "update", diffs)
+        return row
+
+    async def delete(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        if_match: str | None,
+    ) -> None:
+        row = await self._for_write(session, principal, record_id, if_match)
+        row.deleted_at = clock.now()
+        row.deleted_by = principal.user_id
+        row.version += 1
+        await session.flush()
+        await self._log(session, principal, row, "delete")
+
+    async def restore(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
+    ) -> Any:
+        row = await self._for_write(session, principal, record_id, None, deleted=True)
+        row.deleted_at = None
+        row.deleted_by = None
+        row.version += 1
+        await session.flush()
+        await self._log(session, principal, row, "restore")
+        return row
+
+    async def history(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[FieldHistory], str | None]:
+        visible = self.visible(principal).where(self.m.id == record_id)
+        deleted = self.visible(principal, deleted=True).where(self.m.id == record_id)
+        if await session.scalar(select(visible.exists() | deleted.exists())) is not True:
+            raise NotFound(f"No such {self.r.label}")
+        stmt = select(FieldHistory).where(FieldHistory.record_id == record_id)
+        if cursor:
+            values = decode_cursor(cursor)
+            stmt = stmt.where(
+                FieldHistory.id > filtering.coerce(FieldHistory.id, "cursor", str(values[0]))
+            )
+        rows = list((await session.scalars(stmt.order_by(FieldHistory.id).limit(limit + 1))).all())
+        if len(rows) > limit:
+            rows = rows[:limit]
+            return rows, encode_cursor([str(rows[-1].id)])
+        return rows, None
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    wanted = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    if etag(version) not in wanted:
+        raise PreconditionFailed(
+            f"The record has changed (now at version {version}); reload and retry",
+            extra={"current_version": version},
+        )
+
+
+class HistoryEntry(BaseModel):
+    id: uuid.UUID
+    field: str
+    old_value: Any
+    new_value: Any
+    changed_by: uuid.UUID | None
+    changed_at: datetime
+
+
+def build_router(resource: Resource) -> APIRouter:
+    """The HTTP surface of a resource: `/api/v1/<name>` with the standard operations."""
+    REGISTRY[resource.name] = resource
+    records = Records(resource)
+    r, tag, label = resource, resource.tag, resource.label
+    router = APIRouter(prefix=f"/api/v1/{r.name}", tags=[tag])
+    read, write = f"{r.scope}:read", f"{r.scope}:write"
+    Out, Create, Update = r.out, r.create, r.update
+    IfMatch = Annotated[str | None, Header(description="ETag from a previous read")]
+    filter_doc = [
+        {
+            "name": f,
+            "in": "query",
+            "required": False,
+            "schema": {"type": "string"},
+            "description": f"Filter on {f}; operators as `{f}[op]=value` with op in "
+            + ", ".join(filtering.OPERATORS),
+        }
+        for f in r.filterable
+    ]
+
+    sortable_list = ", ".join((*r.sortable, "id"))
+
+    def out(row, response: Response | None = None):
+        if response is not None:
+            response.headers["ETag"] = etag(row.version)
+        return Out.model_validate(row)
+
+    @router.get(
+        "",
+        name="list",
+        summary=f"List {r.name.replace('-', ' ')}",
+        response_model=Page[Out],
+        responses=problem_responses(400, 401, 403, 422),
+        openapi_extra={"parameters": filter_doc},
+    )
+    async def list_(
+        request: Request,
+        session: Session,
+        principal: Annotated[Principal, require(read)],
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+        cursor: Annotated[str | None, Query()] = None,
+        sort: Annotated[
+            str | None,
+            Query(description="Comma-separated; '-' for descending. One of " + sortable_list),
+        ] = None,
+        q: Annotated[str | None, Query(max_length=200, description="Text search")] = None,
+    ):
+        rows, nxt = await records.find(
+            session,
+            principal,
+            list(request.query_params.multi_items()),
+            limit=limit,
+            cursor=cursor,
+            sort=sort,
+            q=q,
+        )
+        return {"data": [Out.model_validate(x) for x in rows], "next_cursor": nxt}
+
+    @router.post(
+        "",
+        name="create",
+        summary=f"Create a {label}",
+        status_code=201,
+        response_model=Out,
+        responses=problem_responses(400, 401, 403, 409, 422),
+    )
+    async def create(
+        session: Session,
+        principal: Annotated[Principal, require(write)],
+        body: Create,
+        response: Response,
+    ):
+        row = await records.create(session, principal, body)
+        response.headers["Location"] = f"/api/v1/{r.name}/{row.id}"
+        return out(row, response)
+
+    @router.get(
+        "/{record_id}",
+        name="get",
+        summary=f"Get a {label}",
+        response_model=Out,
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def get(
+        session: Session,
+        principal: Annotated[Principal, require(read)],
+        record_id: uuid.UUID,
+        response: Response,
+    ):
+        return out(await records.get(session, principal, record_id), response)
+
+    @router.patch(
+        "/{record_id}",
+        name="update",
+        summary=f"Update a {label}",
+        response_model=Out,
+        responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
+    )
+    async def update(
+        session: Session,
+        principal: Annotated[Principal, require(write)],
+        record_id: uuid.UUID,
+        body: Update,
+        response: Response,
+        if_match: IfMatch = None,
+    ):
+        """Change some fields. Send `If-Match` with the ETag you read to refuse lost updates."""
+        return out(await records.update(session, principal, record_id, body, if_match), response)
+
+    @router.delete(
+        "/{record_id}",
+        name="delete",
+        summary=f"Delete a {label} (to the recycle bin)",
+        status_code=204,
+        responses=problem_responses(401, 403, 404, 409, 412),
+    )
+    async def delete(
+        session: Session,
+        principal: Annotated[Principal, require(write)],
+        record_id: uuid.UUID,
+        if_match: IfMatch = None,
+    ) -> None:
+        await records.delete(session, principal, record_id, if_match)
+
+    @router.post(
+        "/{record_id}/restore",
+        name="restore",
+        summary=f"Restore a deleted {label}",
+        response_model=Out,
+        responses=problem_responses(401, 403, 404, 409),
+    )
+    async def restore(
+        session: Session,
+        principal: Annotated[Principal, require(write)],
+        record_id: uuid.UUID,
+        response: Response,
+    ):
+        return out(await records.restore(session, principal, record_id), response)
+
+    @router.get(
+        "/{record_id}/history",
+        name="history",
+        summary=f"Field history of a {label}",
+        response_model=Page[HistoryEntry],
+        responses=problem_responses(401, 403, 404, 422),
+    )
+    async def history(
+        session: Session,
+        principal: Annotated[Principal, require(read)],
+        record_id: uuid.UUID,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+        cursor: Annotated[str | None, Query()] = None,
+    ):
+        rows, nxt = await records.history(session, principal, record_id, limit, cursor)
+        return {
+            "data": [HistoryEntry.model_validate(x, from_attributes=True) for x in rows],
+            "next_cursor": nxt,
+        }
+
+    router.records = records  # type: ignore[attr-defined]
+    return router
+
+
+__all__ = ["REGISTRY", "Records", "Resource", "build_router", "invalid"]
