@@ -13,9 +13,11 @@ from app.auth.keys import KeyRing
 from app.auth.router import router as oauth_router
 from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
+from app.contacts.router import router as contacts_router
 from app.kit import db, errors
 from app.kit.errors import FieldError, Problem
 from app.kit.middleware import RequestContextMiddleware
+from app.leads.router import router as leads_router
 from app.ops.router import router as ops_router
 
 API_VERSION = "0.1.0"
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             {"name": "roles", "description": "The role hierarchy"},
             {"name": "api_clients", "description": "OAuth clients for scripts and systems"},
             {"name": "accounts", "description": "Companies: customers, partners, competitors"},
+            {"name": "contacts", "description": "People at accounts"},
+            {"name": "leads", "description": "Prospects not yet qualified"},
             {"name": "changes", "description": "The change feed for replication and sync"},
             {"name": "ops", "description": "Health, readiness and metrics"},
         ],
@@ -89,6 +93,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         roles,
         clients,
         accounts_router,
+        contacts_router,
+        leads_router,
         changes_router,
         ops_router,
     ):

@@ -223,6 +223,7 @@ async def authorize(
     client = await session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
     if client is None or client.revoked_at is not None:
         raise OAuthError("invalid_request", "Unknown client_id")
+    redirect_uri_sent = redirect_uri is not None
     if redirect_uri is None:
         if len(client.redirect_uris) != 1:
             raise OAuthError("invalid_request", "redirect_uri is required")
@@ -258,7 +259,15 @@ async def authorize(
     if user is None:
         return _login_page(str(request.url.path) + "?" + request.url.query)
     try:
-        code = await service.create_code(ctx, client, user, redirect_uri, scope, code_challenge)
+        code = await service.create_code(
+            ctx,
+            client,
+            user,
+            redirect_uri,
+            scope,
+            code_challenge,
+            redirect_uri_sent=redirect_uri_sent,
+        )
     except OAuthError as exc:
         return fail(exc.code, exc.detail or "")
     return _back_to_client(redirect_uri, {"code": code}, state, issuer)

@@ -342,6 +342,8 @@ async def authorization_code(
     # From here the code is spent whatever happens.
     if ac.expires_at <= clock.now():
         raise OAuthError("invalid_grant", "The authorization code has expired", persist=True)
+    if redirect_uri is None and not ac.redirect_uri_sent:
+        redirect_uri = ac.redirect_uri  # the authorization request left it out too
     if redirect_uri != ac.redirect_uri:
         raise OAuthError("invalid_grant", "redirect_uri does not match", persist=True)
     if not code_verifier or not pkce_matches(code_verifier, ac.code_challenge):
@@ -369,6 +371,8 @@ async def create_code(
     redirect_uri: str,
     scope: str | None,
     code_challenge: str,
+    *,
+    redirect_uri_sent: bool = True,
 ) -> str:
     granted = narrow_scopes(scope, set(client.allowed_scopes), scope_catalog.user_ceiling(user))
     value = new_secret("aac_")
@@ -379,6 +383,7 @@ async def create_code(
             client_pk=client.id,
             user_id=user.id,
             redirect_uri=redirect_uri,
+            redirect_uri_sent=redirect_uri_sent,
             scope=granted,
             code_challenge=code_challenge,
             created_at=now,

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from app.auth.principal import Principal, require
 from app.kit import clock, filtering, sorting
 from app.kit.db import Session
 from app.kit.errors import (
+    Conflict,
     Forbidden,
     NotFound,
     PreconditionFailed,
@@ -29,6 +30,7 @@ from app.kit.errors import (
     problem_responses,
 )
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.models import User, UserKind
 from app.models.history import Change, FieldHistory
 
 RESERVED = {"limit", "cursor", "sort", "q"}
@@ -50,6 +52,8 @@ class Resource:
     label: str = "record"
     # Checks references and business rules before a create (existing=None) or an update.
     validate: Hook | None = None
+    # Fields that may be left out of a PATCH but never set to null.
+    required: tuple[str, ...] = ()
     # The scope family (``<scope>:read`` / ``<scope>:write``); defaults to the resource name.
     scope_name: str | None = None
 
@@ -205,19 +209,73 @@ class Records:
             )
         )
 
+    async def _validate(
+        self, session: AsyncSession, principal: Principal, values: dict[str, Any], existing: Any
+    ) -> None:
+        for name in (*self.r.required, "owner_id"):
+            if name in values and values[name] is None:
+                raise invalid(name, "required", f"{name} cannot be null")
+        owner_id = values.get("owner_id")
+        if owner_id is not None and (existing is None or owner_id != existing.owner_id):
+            active = await session.scalar(
+                select(User.is_active).where(User.id == owner_id, User.kind == UserKind.internal)
+            )
+            if not active:
+                raise invalid("owner_id", "not_found", "The owner must be an active internal user")
+        if self.r.validate:
+            await self.r.validate(session, principal, values, existing)
+
+    async def visible_id(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
+    ) -> bool:
+        """Whether ``record_id`` is a live record the principal may read (for references)."""
+        stmt = self.visible(principal).where(self.m.id == record_id)
+        return await session.scalar(select(stmt.exists())) is True
+
     async def create(self, session: AsyncSession, principal: Principal, data: BaseModel) -> Any:
         values = data.model_dump(exclude_unset=False)
         if hasattr(self.m, "owner_id") and values.get("owner_id") is None:
             if principal.user_id is None:
                 raise invalid("owner_id", "required", "A service client must name the owner")
             values["owner_id"] = principal.user_id
-        if self.r.validate:
-            await self.r.validate(session, principal, values, None)
+        await self._validate(session, principal, values, None)
         row = self.m(**values, created_by=principal.user_id, updated_by=principal.user_id)
         session.add(row)
         await session.flush()
         await self._log(session, principal, row, "create")
         return row
+
+    async def upsert(
+        self, session: AsyncSession, principal: Principal, value: str, data: BaseModel
+    ) -> tuple[Any, bool]:
+        """Update the record with this external id (200), or create it (201)."""
+        stmt = (
+            select(self.m)
+            .where(self.m.external_id == value)
+            .add_columns(
+                read_clause(self.m, principal, self.r.sharing).label("may_read"),
+                write_clause(self.m, principal, self.r.sharing).label("may_write"),
+            )
+            .with_for_update(of=self.m)
+        )
+        found = (await session.execute(stmt)).first()
+        if found is None:
+            created = self.r.create.model_validate(
+                {**data.model_dump(exclude_unset=True), "external_id": value}
+            )
+            return await self.create(session, principal, created), True
+        row, may_read, may_write = found
+        if not may_read or row.deleted_at is not None:
+            # The id is taken by a record this caller cannot see (or one in the recycle bin).
+            raise Conflict(
+                f"external_id '{value}' is in use by another record", code="duplicate_detected"
+            )
+        if not may_write:
+            raise Forbidden(
+                f"You may see this {self.r.label} but not change it", code="insufficient_access"
+            )
+        changes = self.r.update.model_validate(data.model_dump(exclude_unset=True))
+        return await self.update(session, principal, row.id, changes, None), False
 
     async def update(
         self,
@@ -229,8 +287,7 @@ class Records:
     ) -> Any:
         row = await self._for_write(session, principal, record_id, if_match)
         changes = data.model_dump(exclude_unset=True)
-        if self.r.validate:
-            await self.r.validate(session, principal, changes, row)
+        await self._validate(session, principal, changes, row)
         diffs = {}
         for name, new in changes.items():
             old = getattr(row, name)
@@ -478,6 +535,28 @@ def build_router(resource: Resource) -> APIRouter:
             "data": [HistoryEntry.model_validate(x, from_attributes=True) for x in rows],
             "next_cursor": nxt,
         }
+
+    if hasattr(r.model, "external_id"):
+
+        @router.put(
+            "/by-external-id/{external_id}",
+            name="upsert",
+            summary=f"Create or update a {label} by external id",
+            response_model=Out,
+            responses={201: {"description": "Created"}, **problem_responses(401, 403, 409, 422)},
+        )
+        async def upsert(
+            session: Session,
+            principal: Annotated[Principal, require(write)],
+            external_id: Annotated[str, Path(min_length=1, max_length=255)],
+            body: Create,
+            response: Response,
+        ):
+            """For systems that sync with their own ids: creates the record (201) when no record
+            has this `external_id`, updates it (200) when one does."""
+            row, created = await records.upsert(session, principal, external_id, body)
+            response.status_code = 201 if created else 200
+            return out(row, response)
 
     router.records = records  # type: ignore[attr-defined]
     return router

@@ -12,6 +12,7 @@ from app.models.oauth import (
     RevokedAccessToken,
     SigningKey,
 )
+from app.models.people import Contact, Lead
 from app.models.users import PartnerRole, Role, User, UserKind
 
 __all__ = [
@@ -22,8 +23,10 @@ __all__ = [
     "Base",
     "BrowserSession",
     "Change",
+    "Contact",
     "FieldHistory",
     "Grant",
+    "Lead",
     "PartnerRole",
     "RefreshToken",
     "RevokedAccessToken",

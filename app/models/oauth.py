@@ -82,6 +82,9 @@ class AuthorizationCode(IdMixin, Base):
         UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     redirect_uri: Mapped[str] = mapped_column(Text)
+    # RFC 6749 4.1.3: the token request must repeat redirect_uri only if the authorization
+    # request sent it (a client with one registered URI may leave it out).
+    redirect_uri_sent: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     scope: Mapped[str] = mapped_column(Text, default="")
     code_challenge: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

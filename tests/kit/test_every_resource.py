@@ -1,0 +1,123 @@
+"""Every object registered with the resource machinery goes through the same life cycle, and an
+outsider is refused on every path. A new object only adds a minimal body here."""
+
+import uuid
+
+import pytest
+from sqlalchemy import update
+
+from app.kit.resource import REGISTRY
+from app.models import Lead
+from tests.factories import make_user, user_token
+
+SALES_REP = uuid.UUID("0190f000-0000-7000-8000-000000000003")
+MARKETING = uuid.UUID("0190f000-0000-7000-8000-000000000004")
+
+BODIES = {
+    "accounts": {"name": "Acme"},
+    "contacts": {"last_name": "Lovelace", "first_name": "Ada", "email": "ada@acme.example.com"},
+    "leads": {"last_name": "Hopper", "company": "Navy", "email": "grace@navy.example.com"},
+}
+PATCH = {
+    "accounts": {"industry": "Energy"},
+    "contacts": {"title": "CTO"},
+    "leads": {"rating": "Hot"},
+}
+
+
+def test_every_registered_resource_has_a_test_body():
+    assert set(REGISTRY) == set(BODIES)
+
+
+@pytest.fixture
+async def two_users(client, session):
+    async def headers(role):
+        user = await make_user(session, role_id=role)
+        scopes = " ".join(f"{r.scope}:read {r.scope}:write" for r in REGISTRY.values())
+        return user, await user_token(client, session, user, scopes)
+
+    return await headers(SALES_REP), await headers(MARKETING)
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+async def test_life_cycle(client, two_users, name):
+    (owner, h), _ = two_users
+    base = f"/api/v1/{name}"
+    r = await client.post(base, json=BODIES[name], headers=h)
+    assert r.status_code == 201, r.text
+    rec = r.json()
+    assert rec["owner_id"] == str(owner.id) and rec["version"] == 1
+    url = f"{base}/{rec['id']}"
+
+    listed = await client.get(base, params={"owner_id": str(owner.id)}, headers=h)
+    assert [x["id"] for x in listed.json()["data"]] == [rec["id"]]
+    r = await client.patch(url, json=PATCH[name], headers={**h, "If-Match": '"1"'})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    r = await client.patch(url, json=PATCH[name], headers={**h, "If-Match": '"1"'})
+    assert r.status_code == 412
+    assert (await client.delete(url, headers=h)).status_code == 204
+    assert (await client.get(url, headers=h)).status_code == 404
+    assert (await client.post(f"{url}/restore", headers=h)).status_code == 200
+    fields = [e["field"] for e in (await client.get(f"{url}/history", headers=h)).json()["data"]]
+    assert fields == ["created", *PATCH[name], "deleted", "restored"]
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+async def test_outsider_is_refused_on_every_path(client, two_users, name):
+    (_, owner_h), (_, h) = two_users
+    base = f"/api/v1/{name}"
+    rec = (await client.post(base, json=BODIES[name], headers=owner_h)).json()
+    url = f"{base}/{rec['id']}"
+    assert (await client.get(url, headers=h)).status_code == 404
+    assert (await client.get(base, params={"id": rec["id"]}, headers=h)).json()["data"] == []
+    assert (await client.patch(url, json=PATCH[name], headers=h)).status_code == 404
+    assert (await client.delete(url, headers=h)).status_code == 404
+    assert (await client.get(f"{url}/history", headers=h)).status_code == 404
+    changes = (await client.get("/api/v1/changes", params={"limit": 200}, headers=h)).json()
+    assert rec["id"] not in [c["record_id"] for c in changes["data"]]
+    await client.delete(url, headers=owner_h)
+    assert (await client.post(f"{url}/restore", headers=h)).status_code == 404
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+async def test_upsert_by_external_id(client, two_users, name):
+    (_, h), (_, outsider) = two_users
+    ext = f"crm-{uuid.uuid4().hex[:8]}"
+    url = f"/api/v1/{name}/by-external-id/{ext}"
+    r = await client.put(url, json=BODIES[name], headers=h)
+    assert r.status_code == 201, r.text
+    first = r.json()
+    assert first["external_id"] == ext
+    r = await client.put(url, json={**BODIES[name], **PATCH[name]}, headers=h)
+    assert r.status_code == 200
+    assert r.json()["id"] == first["id"] and r.json()["version"] == 2
+    # Someone who cannot see the record cannot take over its external id.
+    r = await client.put(url, json=BODIES[name], headers=outsider)
+    assert r.status_code == 409 and r.json()["code"] == "duplicate_detected"
+
+
+async def test_contact_cannot_point_at_an_account_the_caller_cannot_see(client, two_users):
+    (_, owner_h), (_, h) = two_users
+    acc = (await client.post("/api/v1/accounts", json={"name": "Hidden"}, headers=owner_h)).json()
+    r = await client.post(
+        "/api/v1/contacts", json={"last_name": "X", "account_id": acc["id"]}, headers=h
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "account_id"
+    r = await client.post(
+        "/api/v1/contacts", json={"last_name": "X", "account_id": acc["id"]}, headers=owner_h
+    )
+    assert r.status_code == 201
+
+
+async def test_converted_lead_is_read_only(client, session, two_users):
+    (_, h), _ = two_users
+    lead = (await client.post("/api/v1/leads", json=BODIES["leads"], headers=h)).json()
+    await session.execute(
+        update(Lead).where(Lead.id == uuid.UUID(lead["id"])).values(is_converted=True)
+    )
+    r = await client.patch(f"/api/v1/leads/{lead['id']}", json={"rating": "Cold"}, headers=h)
+    assert r.status_code == 409 and r.json()["code"] == "invalid_state_transition"
+    r = await client.post(
+        "/api/v1/leads", json={**BODIES["leads"], "is_converted": True}, headers=h
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "is_converted"
