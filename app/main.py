@@ -16,6 +16,7 @@ from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
 from app.kit import db, errors
 from app.kit.errors import FieldError, Problem
+from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.middleware import RequestContextMiddleware
 from app.leads.router import router as leads_router
 from app.ops.router import router as ops_router
@@ -85,6 +86,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
     app.state.keyring = KeyRing(settings)
 
     errors.install(app)
+    # Starlette runs the last added outermost: request context, then idempotency.
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     for router in (
         oauth_router,

@@ -20,6 +20,7 @@ class SettingsForTests(Settings):
     log_json: bool = False
     login_max_failures: int = 3
     login_lockout_seconds: int = 30
+    db_lock_timeout_ms: int = 1000
 
 
 async def make_user(

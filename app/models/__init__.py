@@ -3,6 +3,7 @@
 from app.models.accounts import Account, AccountType
 from app.models.base import Base
 from app.models.history import Change, FieldHistory
+from app.models.idempotency import IdempotencyKey
 from app.models.oauth import (
     ApiClient,
     AuthorizationCode,
@@ -26,6 +27,7 @@ __all__ = [
     "Contact",
     "FieldHistory",
     "Grant",
+    "IdempotencyKey",
     "Lead",
     "PartnerRole",
     "RefreshToken",

@@ -1,0 +1,39 @@
+"""Limits that protect the service: a request blocked on a row another transaction holds answers
+409 resource_locked within the lock timeout, and changes nothing."""
+
+import time
+import uuid
+
+from sqlalchemy import text
+
+from app.models import Account
+from tests.factories import bearer, make_client, make_user, token
+
+
+async def test_blocked_row_answers_409_resource_locked_quickly(committed_app, engine):
+    app, client = committed_app
+    async with app.state.session_factory() as s:
+        owner = await make_user(s, is_admin=True)
+        api_client, secret = await make_client(s, "accounts:read accounts:write", user=owner)
+        acc = Account(name="Locked", owner_id=owner.id)
+        s.add(acc)
+        await s.commit()
+    h = bearer(await token(client, api_client, secret))
+    async with engine.connect() as holder:
+        await holder.execute(
+            text("SELECT 1 FROM accounts WHERE id = :id FOR UPDATE"), {"id": acc.id}
+        )
+        started = time.monotonic()
+        r = await client.patch(f"/api/v1/accounts/{acc.id}", json={"name": "Changed"}, headers=h)
+        waited = time.monotonic() - started
+        await holder.rollback()
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "resource_locked"
+    assert int(r.headers["retry-after"]) >= 1
+    assert waited < 5
+    r = await client.get(f"/api/v1/accounts/{acc.id}", headers=h)
+    assert r.json()["name"] == "Locked"
+    # Once the lock is gone the same change goes through.
+    r = await client.patch(f"/api/v1/accounts/{acc.id}", json={"name": "Changed"}, headers=h)
+    assert r.status_code == 200 and r.json()["name"] == "Changed"
+    assert uuid.UUID(r.json()["id"]) == acc.id
