@@ -11,6 +11,7 @@ from app.accounts.router import router as accounts_router
 from app.admin.router import clients, me, roles, users
 from app.auth.keys import KeyRing
 from app.auth.router import router as oauth_router
+from app.batch.router import router as batch_router
 from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             {"name": "contacts", "description": "People at accounts"},
             {"name": "leads", "description": "Prospects not yet qualified"},
             {"name": "changes", "description": "The change feed for replication and sync"},
+            {"name": "batch", "description": "Many operations in one call"},
             {"name": "ops", "description": "Health, readiness and metrics"},
         ],
     )
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         contacts_router,
         leads_router,
         changes_router,
+        batch_router,
         ops_router,
     ):
         app.include_router(router)

@@ -78,7 +78,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     Declared with ``scope="function"`` so the commit happens before the response is sent: a client
     never sees a 2xx for a change that then fails to commit.
     """
-    factory: SessionFactory = request.app.state.session_factory
+    # A batch runs its operations inside its own transaction: it sets a factory on each
+    # operation's scope, which wins over the application's.
+    factory: SessionFactory = request.scope.get("accord.session_factory") or (
+        request.app.state.session_factory
+    )
     async with factory() as session:
         try:
             yield session
