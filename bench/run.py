@@ -1,0 +1,356 @@
+"""Benchmark v1: the API against raw asyncpg doing the same database work, in one run.
+
+    .venv/bin/python -m bench.run [--leads 1000000] [--seconds 10] [--clients 16]
+
+Seeds N leads with COPY into a database of its own (``accord_bench``; reused while it holds N
+leads), starts one API worker (``accord serve --workers 1``), and at C concurrent clients
+measures get-by-id, the first page of a filtered list, and lead creation; then the same queries
+with asyncpg and no HTTP. Prints requests/s, p50 and p99 for both and the ratios.
+Uses DATABASE_URL's server if set, else the embedded one (./.accord).
+"""
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.config import get_settings  # noqa: E402
+from app.kit.ids import new_id  # noqa: E402
+from app.kit.migrations import upgrade  # noqa: E402
+
+STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Not Converted", "Nurturing"]
+SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Trade Show", "Purchased List"]
+LEAD_COLUMNS = [
+    "id",
+    "owner_id",
+    "last_name",
+    "first_name",
+    "company",
+    "email",
+    "status",
+    "lead_source",
+    "created_by",
+    "updated_by",
+    "created_at",
+    "updated_at",
+    "version",
+    "is_converted",
+    "do_not_call",
+    "has_opted_out_of_email",
+]
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    from app.kit import embedded
+
+    return embedded.start(get_settings().data_dir, database="postgres")
+
+
+def dsn(url: str, database: str | None = None) -> str:
+    u = make_url(url).set(drivername="postgresql")
+    if database:
+        u = u.set(database=database)
+    return u.render_as_string(hide_password=False)
+
+
+async def prepare(url: str, n: int) -> tuple[str, dict]:
+    admin = await asyncpg.connect(dsn(url))
+    if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = 'accord_bench'"):
+        await admin.execute('CREATE DATABASE "accord_bench"')
+    await admin.close()
+    bench_url = dsn(url, "accord_bench")
+    await asyncio.to_thread(upgrade, bench_url)
+    conn = await asyncpg.connect(bench_url)
+    user_id = await conn.fetchval("SELECT id FROM users WHERE email = 'bench@example.com'")
+    if user_id is None:
+        user_id = new_id()
+        await conn.execute(
+            "INSERT INTO users (id, email, name, kind, is_admin, is_active, role_id, time_zone,"
+            " locale, failed_logins) VALUES ($1, 'bench@example.com', 'Bench Rep', 'internal',"
+            " false, true, '0190f000-0000-7000-8000-000000000003', 'UTC', 'en_US', 0)",
+            user_id,
+        )
+    have = await conn.fetchval("SELECT count(*) FROM leads WHERE owner_id = $1", user_id)
+    if have != n:
+        await conn.execute("TRUNCATE leads, field_history, changes CASCADE")
+        print(f"seeding {n:,} leads with COPY ...", flush=True)
+        started = time.perf_counter()
+        now = datetime.now(UTC)
+        batch = 100_000
+        for start in range(0, n, batch):
+            rows = [
+                (
+                    new_id(),
+                    user_id,
+                    f"Last{i}",
+                    f"First{i}",
+                    f"Company {i % 50_000}",
+                    f"lead{i}@example.com",
+                    STATUSES[i % len(STATUSES)],
+                    SOURCES[i % len(SOURCES)],
+                    user_id,
+                    user_id,
+                    now,
+                    now,
+                    1,
+                    False,
+                    False,
+                    False,
+                )
+                for i in range(start, min(start + batch, n))
+            ]
+            await conn.copy_records_to_table("leads", records=rows, columns=LEAD_COLUMNS)
+        await conn.execute("ANALYZE leads")
+        print(f"seeded in {time.perf_counter() - started:.1f}s", flush=True)
+    ids = [
+        r["id"] for r in await conn.fetch("SELECT id FROM leads TABLESAMPLE SYSTEM (1) LIMIT 5000")
+    ]
+    if len(ids) < 100:
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM leads LIMIT 5000")]
+    # A client acting as the bench user, created through the service's own code path.
+    env = {**os.environ, "DATABASE_URL": bench_url, "ACCORD_LOG_LEVEL": "WARNING"}
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("accord")),
+            "create-client",
+            "--name",
+            "bench",
+            "--scopes",
+            "leads:read leads:write",
+            "--user",
+            "bench@example.com",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    import json
+
+    creds = json.loads(out.stdout)
+    await conn.close()
+    return bench_url, {"user_id": user_id, "ids": ids, "creds": creds, "env": env}
+
+
+async def measure(
+    name: str, clients: int, seconds: float, op: Callable[[int], Awaitable[None]]
+) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(w: int) -> None:
+        nonlocal errors
+        i = w
+        while time.perf_counter() < deadline:
+            t = time.perf_counter()
+            try:
+                await op(i)
+            except Exception as exc:
+                if not errors:
+                    print(f"  {name}: first error: {exc!r}", flush=True)
+                errors += 1
+            latencies.append(time.perf_counter() - t)
+            i += clients
+
+    started = time.perf_counter()
+    await asyncio.gather(*[worker(w) for w in range(clients)])
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
+    return {
+        "name": name,
+        "rate": len(latencies) / elapsed,
+        "p50": q[49] * 1000,
+        "p99": q[98] * 1000,
+        "n": len(latencies),
+        "errors": errors,
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def run(args) -> None:
+    bench_url, ctx = await prepare(server_url(), args.leads)
+    ids, user_id = ctx["ids"], ctx["user_id"]
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("accord")),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-migrate",
+        ],
+        env={**ctx["env"], "ACCORD_LOG_JSON": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    results = []
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as probe:
+            for _ in range(200):
+                try:
+                    if (await probe.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+            creds = ctx["creds"]
+            tok = (
+                await probe.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(creds["client_id"], creds["client_secret"]),
+                )
+            ).json()
+        headers = {"Authorization": f"Bearer {tok['access_token']}"}
+        limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+        async with httpx.AsyncClient(
+            base_url=base, headers=headers, limits=limits, timeout=30
+        ) as c:
+
+            async def api_get(i):
+                r = await c.get(f"/api/v1/leads/{ids[i % len(ids)]}")
+                assert r.status_code == 200
+
+            async def api_list(i):
+                r = await c.get("/api/v1/leads", params={"status": STATUSES[i % 4], "limit": 50})
+                assert r.status_code == 200
+
+            async def api_create(i):
+                r = await c.post(
+                    "/api/v1/leads",
+                    json={
+                        "last_name": f"Bench{i}",
+                        "company": "Bench Co",
+                        "email": f"b{i}@example.com",
+                    },
+                )
+                assert r.status_code == 201
+
+            await measure("warm-up", args.clients, 2, api_get)
+            results.append(await measure("get by id (API)", args.clients, args.seconds, api_get))
+            results.append(
+                await measure("list, filtered (API)", args.clients, args.seconds, api_list)
+            )
+            results.append(
+                await measure("create lead (API)", args.clients, args.seconds, api_create)
+            )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+    pool = await asyncpg.create_pool(bench_url, min_size=args.clients, max_size=args.clients)
+    cols = ", ".join(LEAD_COLUMNS)
+
+    async def raw_get(i):
+        async with pool.acquire() as conn:
+            await conn.fetchrow(
+                "SELECT * FROM leads WHERE id = $1 AND deleted_at IS NULL", ids[i % len(ids)]
+            )
+
+    async def raw_list(i):
+        async with pool.acquire() as conn:
+            await conn.fetch(
+                "SELECT * FROM leads WHERE status = $1 AND deleted_at IS NULL AND owner_id = $2"
+                " ORDER BY id LIMIT 51",
+                STATUSES[i % 4],
+                user_id,
+            )
+
+    async def raw_create(i):
+        # The same rows the API writes: the lead, its history entry and its change-feed entry.
+        now = datetime.now(UTC)
+        lead_id = new_id()
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                f"INSERT INTO leads ({cols}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
+                "$14,$15,$16)",
+                lead_id,
+                user_id,
+                f"Raw{i}",
+                None,
+                "Bench Co",
+                f"r{i}@example.com",
+                STATUSES[0],
+                None,
+                user_id,
+                user_id,
+                now,
+                now,
+                1,
+                False,
+                False,
+                False,
+            )
+            await conn.execute(
+                "INSERT INTO field_history (id, object_type, record_id, field, old_value,"
+                " new_value, changed_by, changed_at)"
+                " VALUES ($1, 'leads', $2, 'created', 'null', 'null', $3, $4)",
+                new_id(),
+                lead_id,
+                user_id,
+                now,
+            )
+            await conn.execute(
+                "INSERT INTO changes (object_type, record_id, op, changed_by, changed_at)"
+                " VALUES ('leads', $1, 'create', $2, $3)",
+                lead_id,
+                user_id,
+                now,
+            )
+
+    results.append(await measure("get by id (raw)", args.clients, args.seconds, raw_get))
+    results.append(await measure("list, filtered (raw)", args.clients, args.seconds, raw_list))
+    results.append(await measure("create lead (raw)", args.clients, args.seconds, raw_create))
+    await pool.close()
+
+    print(f"\n{args.leads:,} leads, {args.clients} clients, {args.seconds:.0f}s per scenario\n")
+    print(f"{'scenario':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs raw':>9}")
+    by_name = {r["name"]: r for r in results}
+    for r in results:
+        raw = by_name.get(r["name"].replace("(API)", "(raw)"))
+        ratio = f"{r['rate'] / raw['rate']:.0%}" if raw and raw is not r else ""
+        print(
+            f"{r['name']:<24}{r['rate']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
+            f"{r['errors']:>8}{ratio:>9}"
+        )
+    print("\nconvert lead: not yet measured (lead conversion is not built yet)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--leads", type=int, default=1_000_000)
+    p.add_argument("--seconds", type=float, default=10)
+    p.add_argument("--clients", type=int, default=16)
+    asyncio.run(run(p.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
