@@ -8,10 +8,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from app.accounts.router import router as accounts_router
+from app.activities.router import events_router, notes_router, tasks_router
 from app.admin.router import clients, me, roles, users
 from app.auth.keys import KeyRing
 from app.auth.router import router as oauth_router
 from app.batch.router import router as batch_router
+from app.campaigns.router import campaigns_router, members_router
 from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
@@ -20,7 +22,10 @@ from app.kit.errors import FieldError, Problem
 from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.middleware import RequestContextMiddleware
 from app.leads.router import router as leads_router
+from app.opportunities.router import line_items_router
+from app.opportunities.router import router as opportunities_router
 from app.ops.router import router as ops_router
+from app.products.router import entries_router, price_books_router, products_router
 
 API_VERSION = "0.1.0"
 DESCRIPTION = """Accord is an API-first CRM and PRM: leads, accounts, contacts, opportunities,
@@ -77,6 +82,16 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             {"name": "accounts", "description": "Companies: customers, partners, competitors"},
             {"name": "contacts", "description": "People at accounts"},
             {"name": "leads", "description": "Prospects not yet qualified"},
+            {"name": "products", "description": "The product catalogue"},
+            {"name": "price_books", "description": "Price lists of products"},
+            {"name": "price_book_entries", "description": "A product's price in a price book"},
+            {"name": "opportunities", "description": "Deals in progress, with stage history"},
+            {"name": "opportunity_line_items", "description": "Products on an opportunity"},
+            {"name": "campaigns", "description": "Marketing campaigns, in a hierarchy"},
+            {"name": "campaign_members", "description": "Leads and contacts in a campaign"},
+            {"name": "tasks", "description": "Things to do, about records and people"},
+            {"name": "events", "description": "Calendar events, about records and people"},
+            {"name": "notes", "description": "Notes attached to records"},
             {"name": "changes", "description": "The change feed for replication and sync"},
             {"name": "batch", "description": "Many operations in one call"},
             {"name": "ops", "description": "Health, readiness and metrics"},
@@ -100,6 +115,16 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         accounts_router,
         contacts_router,
         leads_router,
+        products_router,
+        price_books_router,
+        entries_router,
+        opportunities_router,
+        line_items_router,
+        campaigns_router,
+        members_router,
+        tasks_router,
+        events_router,
+        notes_router,
         changes_router,
         batch_router,
         ops_router,

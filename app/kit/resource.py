@@ -36,6 +36,11 @@ from app.models.history import Change, FieldHistory
 RESERVED = {"limit", "cursor", "sort", "q"}
 
 Hook = Callable[[AsyncSession, Principal, dict[str, Any], Any | None], Awaitable[None]]
+# Runs after a create (changes=None) or an update that changed something ({field: (old, new)}),
+# in the same transaction: for derived rows such as an opportunity's stage history.
+AfterHook = Callable[
+    [AsyncSession, Principal, Any, dict[str, tuple[Any, Any]] | None], Awaitable[None]
+]
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Resource:
     required: tuple[str, ...] = ()
     # The scope family (``<scope>:read`` / ``<scope>:write``); defaults to the resource name.
     scope_name: str | None = None
+    after_write: AfterHook | None = None
 
     @property
     def tag(self) -> str:
@@ -232,6 +238,31 @@ class Records:
         stmt = self.visible(principal).where(self.m.id == record_id)
         return await session.scalar(select(stmt.exists())) is True
 
+    async def check_parent(
+        self, session: AsyncSession, principal: Principal, parent_id: uuid.UUID, existing: Any
+    ) -> None:
+        """For hierarchies on ``parent_id``: the parent must be a live record the caller can see,
+        and not the record itself or one below it (no cycles)."""
+        cursor, seen = parent_id, set()
+        while cursor is not None and cursor not in seen:
+            if existing is not None and cursor == existing.id:
+                raise invalid("parent_id", "cycle", f"A {self.r.label} cannot be its own ancestor")
+            seen.add(cursor)
+            cursor = await session.scalar(select(self.m.parent_id).where(self.m.id == cursor))
+        if not await self.visible_id(session, principal, parent_id):
+            raise invalid("parent_id", "not_found", f"No such {self.r.label}")
+
+    async def writable_id(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
+    ) -> bool:
+        """Whether ``record_id`` is a live record the principal may read and change."""
+        stmt = (
+            self.visible(principal)
+            .where(self.m.id == record_id)
+            .where(write_clause(self.m, principal, self.r.sharing))
+        )
+        return await session.scalar(select(stmt.exists())) is True
+
     async def create(self, session: AsyncSession, principal: Principal, data: BaseModel) -> Any:
         values = data.model_dump(exclude_unset=False)
         if hasattr(self.m, "owner_id") and values.get("owner_id") is None:
@@ -243,6 +274,8 @@ class Records:
         session.add(row)
         await session.flush()
         await self._log(session, principal, row, "create")
+        if self.r.after_write:
+            await self.r.after_write(session, principal, row, None)
         return row
 
     async def upsert(
@@ -300,6 +333,8 @@ class Records:
             row.updated_at = clock.now()
             await session.flush()
             await self._log(session, principal, row, "update", diffs)
+            if self.r.after_write:
+                await self.r.after_write(session, principal, row, diffs)
         return row
 
     async def delete(

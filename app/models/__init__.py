@@ -1,7 +1,9 @@
 """Every ORM model, imported here so that ``app.models`` is the complete metadata."""
 
 from app.models.accounts import Account, AccountType
+from app.models.activities import Event, Note, Task
 from app.models.base import Base
+from app.models.campaigns import Campaign, CampaignMember
 from app.models.history import Change, FieldHistory
 from app.models.idempotency import IdempotencyKey
 from app.models.oauth import (
@@ -13,7 +15,14 @@ from app.models.oauth import (
     RevokedAccessToken,
     SigningKey,
 )
+from app.models.opportunities import (
+    ForecastCategory,
+    Opportunity,
+    OpportunityLineItem,
+    OpportunityStageHistory,
+)
 from app.models.people import Contact, Lead
+from app.models.products import PriceBook, PriceBookEntry, Product
 from app.models.users import PartnerRole, Role, User, UserKind
 
 __all__ = [
@@ -23,17 +32,29 @@ __all__ = [
     "AuthorizationCode",
     "Base",
     "BrowserSession",
+    "Campaign",
+    "CampaignMember",
     "Change",
     "Contact",
+    "Event",
     "FieldHistory",
+    "ForecastCategory",
     "Grant",
     "IdempotencyKey",
     "Lead",
+    "Note",
+    "Opportunity",
+    "OpportunityLineItem",
+    "OpportunityStageHistory",
     "PartnerRole",
+    "PriceBook",
+    "PriceBookEntry",
+    "Product",
     "RefreshToken",
     "RevokedAccessToken",
     "Role",
     "SigningKey",
+    "Task",
     "User",
     "UserKind",
 ]

@@ -6,6 +6,7 @@ import uuid
 import pytest
 from sqlalchemy import update
 
+from app.access import Sharing
 from app.kit.resource import REGISTRY
 from app.models import Lead
 from tests.factories import make_user, user_token
@@ -17,16 +18,65 @@ BODIES = {
     "accounts": {"name": "Acme"},
     "contacts": {"last_name": "Lovelace", "first_name": "Ada", "email": "ada@acme.example.com"},
     "leads": {"last_name": "Hopper", "company": "Navy", "email": "grace@navy.example.com"},
+    "products": {"name": "Widget", "product_code": "W-1", "family": "Hardware"},
+    "price-books": {"name": "EMEA"},
+    "price-book-entries": {"unit_price": "100.00"},
+    "opportunities": {"name": "Big deal", "close_date": "2027-03-31", "amount": "5000.00"},
+    "opportunity-line-items": {"quantity": "2"},
+    "campaigns": {"name": "Spring launch", "type": "Webinar"},
+    "campaign-members": {},
+    "tasks": {"subject": "Call back"},
+    "events": {
+        "subject": "Demo",
+        "start_at": "2027-01-10T10:00:00+00:00",
+        "end_at": "2027-01-10T11:00:00+00:00",
+    },
+    "notes": {"title": "Met the CFO", "parent_type": "account"},
 }
 PATCH = {
     "accounts": {"industry": "Energy"},
     "contacts": {"title": "CTO"},
     "leads": {"rating": "Hot"},
+    "products": {"description": "A fine widget"},
+    "price-books": {"description": "Europe"},
+    "price-book-entries": {"is_active": False},
+    "opportunities": {"next_step": "Send the proposal"},
+    "opportunity-line-items": {"description": "Rush delivery"},
+    "campaigns": {"status": "Planned"},
+    "campaign-members": {"status": "Received"},
+    "tasks": {"priority": "High"},
+    "events": {"location": "Room 4"},
+    "notes": {"body": "They will decide in March"},
 }
+# Fields naming a parent record: the parent is created (by the same caller) before the object.
+PARENTS = {
+    "price-book-entries": {"price_book_id": "price-books", "product_id": "products"},
+    "opportunity-line-items": {
+        "opportunity_id": "opportunities",
+        "price_book_entry_id": "price-book-entries",
+    },
+    "campaign-members": {"campaign_id": "campaigns", "lead_id": "leads"},
+    "notes": {"parent_id": "accounts"},
+}
+WITH_EXTERNAL_ID = sorted(
+    n for n in BODIES if n in REGISTRY and hasattr(REGISTRY[n].model, "external_id")
+)
+
+
+async def body_for(client, headers, name: str) -> dict:
+    """The minimal body of ``name``, with its parents created by the caller."""
+    body = dict(BODIES[name])
+    for field, parent in PARENTS.get(name, {}).items():
+        r = await client.post(
+            f"/api/v1/{parent}", json=await body_for(client, headers, parent), headers=headers
+        )
+        assert r.status_code == 201, r.text
+        body[field] = r.json()["id"]
+    return body
 
 
 def test_every_registered_resource_has_a_test_body():
-    assert set(REGISTRY) == set(BODIES)
+    assert set(REGISTRY) == set(BODIES) == set(PATCH)
 
 
 @pytest.fixture
@@ -43,7 +93,7 @@ async def two_users(client, session):
 async def test_life_cycle(client, two_users, name):
     (owner, h), _ = two_users
     base = f"/api/v1/{name}"
-    r = await client.post(base, json=BODIES[name], headers=h)
+    r = await client.post(base, json=await body_for(client, h, name), headers=h)
     assert r.status_code == 201, r.text
     rec = r.json()
     assert rec["owner_id"] == str(owner.id) and rec["version"] == 1
@@ -62,11 +112,22 @@ async def test_life_cycle(client, two_users, name):
     assert fields == ["created", *PATCH[name], "deleted", "restored"]
 
 
-@pytest.mark.parametrize("name", sorted(BODIES))
+PRIVATE = sorted(n for n in BODIES if n in REGISTRY and REGISTRY[n].sharing == Sharing.private)
+PUBLIC_READ = sorted(
+    n for n in BODIES if n in REGISTRY and REGISTRY[n].sharing == Sharing.public_read
+)
+
+
+def test_every_resource_is_private_or_public_read():
+    assert set(PRIVATE) | set(PUBLIC_READ) == set(REGISTRY)
+
+
+@pytest.mark.parametrize("name", PRIVATE)
 async def test_outsider_is_refused_on_every_path(client, two_users, name):
     (_, owner_h), (_, h) = two_users
     base = f"/api/v1/{name}"
-    rec = (await client.post(base, json=BODIES[name], headers=owner_h)).json()
+    rec = await client.post(base, json=await body_for(client, owner_h, name), headers=owner_h)
+    rec = rec.json()
     url = f"{base}/{rec['id']}"
     assert (await client.get(url, headers=h)).status_code == 404
     assert (await client.get(base, params={"id": rec["id"]}, headers=h)).json()["data"] == []
@@ -79,7 +140,33 @@ async def test_outsider_is_refused_on_every_path(client, two_users, name):
     assert (await client.post(f"{url}/restore", headers=h)).status_code == 404
 
 
-@pytest.mark.parametrize("name", sorted(BODIES))
+@pytest.mark.parametrize("name", PUBLIC_READ)
+async def test_outsider_reads_but_cannot_change_public_read_objects(client, two_users, name):
+    (_, owner_h), (_, h) = two_users
+    base = f"/api/v1/{name}"
+    rec = await client.post(base, json=await body_for(client, owner_h, name), headers=owner_h)
+    rec = rec.json()
+    url = f"{base}/{rec['id']}"
+    assert (await client.get(url, headers=h)).status_code == 200
+    listed = (await client.get(base, params={"id": rec["id"]}, headers=h)).json()["data"]
+    assert [x["id"] for x in listed] == [rec["id"]]
+    r = await client.patch(url, json=PATCH[name], headers=h)
+    assert r.status_code == 403 and r.json()["code"] == "insufficient_access"
+    r = await client.delete(url, headers=h)
+    assert r.status_code == 403 and r.json()["code"] == "insufficient_access"
+    assert (await client.get(url, headers=owner_h)).json()["version"] == 1
+    assert (await client.get(f"{url}/history", headers=h)).status_code == 200
+    assert (await client.delete(url, headers=owner_h)).status_code == 204
+    assert (await client.get(url, headers=h)).status_code == 404
+    r = await client.post(f"{url}/restore", headers=h)
+    assert r.status_code == 403 and r.json()["code"] == "insufficient_access"
+
+
+def test_upsert_is_offered_exactly_where_there_is_an_external_id():
+    assert {"accounts", "contacts", "leads", "products", "opportunities"} == set(WITH_EXTERNAL_ID)
+
+
+@pytest.mark.parametrize("name", WITH_EXTERNAL_ID)
 async def test_upsert_by_external_id(client, two_users, name):
     (_, h), (_, outsider) = two_users
     ext = f"crm-{uuid.uuid4().hex[:8]}"
@@ -91,9 +178,13 @@ async def test_upsert_by_external_id(client, two_users, name):
     r = await client.put(url, json={**BODIES[name], **PATCH[name]}, headers=h)
     assert r.status_code == 200
     assert r.json()["id"] == first["id"] and r.json()["version"] == 2
-    # Someone who cannot see the record cannot take over its external id.
     r = await client.put(url, json=BODIES[name], headers=outsider)
-    assert r.status_code == 409 and r.json()["code"] == "duplicate_detected"
+    if name in PUBLIC_READ:
+        # Someone who can see the record but not change it is refused.
+        assert r.status_code == 403 and r.json()["code"] == "insufficient_access"
+    else:
+        # Someone who cannot see the record cannot take over its external id.
+        assert r.status_code == 409 and r.json()["code"] == "duplicate_detected"
 
 
 async def test_contact_cannot_point_at_an_account_the_caller_cannot_see(client, two_users):
