@@ -12,7 +12,7 @@ from app.auth.principal import Principal
 from app.campaigns.router import campaigns
 from app.contacts.router import records as contacts
 from app.kit.resource import Records, Resource, build_router, invalid
-from app.leads.router import records as leads
+from app.leads.resource import records as leads
 from app.models import Event, Note, Task
 from app.opportunities.router import records as opportunities
 from app.products.router import products

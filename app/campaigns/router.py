@@ -17,7 +17,7 @@ from app.contacts.router import records as contacts
 from app.kit import clock
 from app.kit.errors import Conflict, Forbidden
 from app.kit.resource import Records, Resource, build_router, invalid
-from app.leads.router import records as leads
+from app.leads.resource import records as leads
 from app.models import Campaign, CampaignMember
 
 # Member statuses that count as a response (a picklist feature may make this configurable).

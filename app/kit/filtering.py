@@ -1,6 +1,7 @@
 """``?field=value`` and ``?field[op]=value`` filters, checked against an allow-list of fields.
 Unknown fields or operators are a 400, never silently ignored."""
 
+import operator
 import re
 import uuid
 from datetime import date, datetime
@@ -12,6 +13,14 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.kit.errors import BadRequest
 
+_COMPARE = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "is_null")
 _KEY = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[([a-z_]+)\])?$")
 
@@ -83,17 +92,10 @@ def build(
             escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(col.ilike(f"%{escaped}%", escape="\\"))
         else:
+            if op not in ("eq", "ne") and coerce_kind(col) is bool:
+                raise _bad(key, f"{field} is true or false: use eq or ne")
             value = coerce(col, key, raw)
-            clauses.append(
-                {
-                    "eq": col == value,
-                    "ne": col != value,
-                    "gt": col > value,
-                    "gte": col >= value,
-                    "lt": col < value,
-                    "lte": col <= value,
-                }[op]
-            )
+            clauses.append(_COMPARE[op](col, value))
     return and_(*clauses) if clauses else None
 
 

@@ -321,8 +321,22 @@ class Records:
         row = await self._for_write(session, principal, record_id, if_match)
         changes = data.model_dump(exclude_unset=True)
         await self._validate(session, principal, changes, row)
+        return await self.change(session, principal, row, changes)
+
+    async def lock_for_write(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
+    ) -> Any:
+        """Load a record the principal may change, locked until the transaction ends (404 when
+        invisible, 403 when read-only): the first step of every workflow transition."""
+        return await self._for_write(session, principal, record_id, None)
+
+    async def change(
+        self, session: AsyncSession, principal: Principal, row: Any, values: dict[str, Any]
+    ) -> Any:
+        """Apply ``values`` to a locked row, with version, field history and the change feed.
+        Workflows call it directly for fields a request body may not set."""
         diffs = {}
-        for name, new in changes.items():
+        for name, new in values.items():
             old = getattr(row, name)
             if old != new:
                 diffs[name] = (old, new)

@@ -1,57 +1,46 @@
-"""Leads, through the resource machinery. A converted lead is read-only."""
+"""Leads: the standard operations from the resource machinery, and conversion."""
 
-from typing import Any
+import uuid
+from typing import Annotated
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Response
 
-from app.access import Sharing
-from app.auth.principal import Principal
-from app.kit.errors import InvalidStateTransition
-from app.kit.resource import Records, Resource, build_router
-from app.leads import schemas
-from app.models import Lead
+from app.auth.principal import Principal, require
+from app.kit.db import Session
+from app.kit.errors import problem_responses
+from app.leads import schemas, service
+from app.leads.resource import records, resource, router
 
-
-async def validate(
-    session: AsyncSession, principal: Principal, values: dict[str, Any], existing: Lead | None
-) -> None:
-    if existing is not None and existing.is_converted:
-        raise InvalidStateTransition("A converted lead cannot be changed")
+__all__ = ["records", "resource", "router"]
 
 
-resource = Resource(
-    name="leads",
-    model=Lead,
-    out=schemas.Lead,
-    create=schemas.LeadCreate,
-    update=schemas.LeadUpdate,
-    sharing=Sharing.private,
-    filterable=(
-        "first_name",
-        "last_name",
-        "company",
-        "email",
-        "status",
-        "lead_source",
-        "rating",
-        "industry",
-        "owner_id",
-        "score",
-        "is_converted",
-        "country",
-        "state",
-        "city",
-        "annual_revenue",
-        "external_id",
-        "created_at",
-        "updated_at",
-        "converted_at",
-    ),
-    sortable=("last_name", "company", "status", "created_at", "updated_at"),
-    searchable=("first_name", "last_name", "company", "email", "phone"),
-    label="lead",
-    required=("last_name", "company", "status", "do_not_call", "has_opted_out_of_email"),
-    validate=validate,
+@router.post(
+    "/{record_id}/convert",
+    name="convert",
+    summary="Convert a lead",
+    response_model=schemas.LeadConvertResult,
+    responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
-router = build_router(resource)
-records: Records = router.records
+async def convert(
+    session: Session,
+    principal: Annotated[Principal, require("leads:convert")],
+    record_id: uuid.UUID,
+    body: schemas.LeadConvert,
+    response: Response,
+):
+    """Turn a qualified lead into an account (new, or an existing one whose empty fields are
+    filled), a contact (new, or an existing contact of that account) and, unless told not to, an
+    opportunity, all in one transaction. Campaign memberships move to the contact; tasks, events
+    and notes move to the contact and the opportunity. The lead is marked converted with links
+    to what it became and is read-only from then on (a second conversion is a 409)."""
+    lead, account_id, contact_id, opportunity_id = await service.convert(
+        session, principal, record_id, body
+    )
+    response.headers["ETag"] = f'"{lead.version}"'
+    return schemas.LeadConvertResult(
+        lead_id=lead.id,
+        account_id=account_id,
+        contact_id=contact_id,
+        opportunity_id=opportunity_id,
+        lead=schemas.Lead.model_validate(lead),
+    )

@@ -3,9 +3,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.contacts.schemas import LastName, PersonFields, RecordOut, Short
+from app.models.accounts import AccountType
 
 Company = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
@@ -51,3 +52,42 @@ class Lead(RecordOut, _LeadFields):
     converted_account_id: uuid.UUID | None
     converted_contact_id: uuid.UUID | None
     converted_opportunity_id: uuid.UUID | None
+
+
+class NewAccount(BaseModel):
+    """Fields for the account conversion creates (anything left out comes from the lead)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Company | None = None
+    type: AccountType | None = None
+    industry: Short | None = None
+
+
+class LeadConvert(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: uuid.UUID | None = Field(None, description="Attach to this existing account")
+    account: NewAccount | None = Field(
+        None, description="Create a new account (the default when account_id is not given)"
+    )
+    contact_id: uuid.UUID | None = Field(
+        None, description="Attach to this existing contact; it must belong to the account"
+    )
+    create_opportunity: bool = True
+    opportunity_name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
+    converted_status: Short = "Closed - Converted"
+    owner_id: uuid.UUID | None = Field(
+        None, description="Owner of the new records and the lead's open activities"
+    )
+    overwrite_lead_source: bool = Field(
+        False, description="Set the existing contact's lead source from the lead"
+    )
+
+
+class LeadConvertResult(BaseModel):
+    lead_id: uuid.UUID
+    account_id: uuid.UUID
+    contact_id: uuid.UUID
+    opportunity_id: uuid.UUID | None
+    lead: Lead

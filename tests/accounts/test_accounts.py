@@ -269,3 +269,15 @@ async def test_history_rows_are_written_for_each_changed_field_only(client, peop
         )
     ).all()
     assert sorted(rows) == ["created", "rating"]
+
+
+async def test_boolean_filter_operators_on_leads(client, session, people):
+    h = await user_token(client, session, people["admin"], "leads:read")
+    r = await client.get("/api/v1/leads", params={"is_converted": "false"}, headers=h)
+    assert r.status_code == 200
+    r = await client.get("/api/v1/leads", params={"is_converted[ne]": "true"}, headers=h)
+    assert r.status_code == 200
+    r = await client.get("/api/v1/leads", params={"is_converted[gt]": "true"}, headers=h)
+    assert r.status_code == 400 and r.json()["code"] == "invalid_filter"
+    r = await client.get("/api/v1/leads", params={"is_converted": "maybe"}, headers=h)
+    assert r.status_code == 400

@@ -1,0 +1,233 @@
+"""Lead conversion: one transaction that turns a qualified lead into an account, a contact and
+optionally an opportunity, carries its history over, and marks it converted. The lead row is
+locked first, so concurrent calls convert it exactly once."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import schemas as account_schemas
+from app.accounts.router import records as accounts
+from app.auth.principal import Principal
+from app.contacts import schemas as contact_schemas
+from app.contacts.router import records as contacts
+from app.kit import clock
+from app.kit.errors import InvalidStateTransition
+from app.kit.ids import new_id
+from app.kit.resource import invalid
+from app.leads.resource import records as leads
+from app.leads.schemas import LeadConvert
+from app.models import CampaignMember, Contact, Event, Lead, Note, Task
+from app.opportunities import schemas as opportunity_schemas
+from app.opportunities.router import records as opportunities
+from app.opportunities.stages import DEFAULT_STAGE
+
+# Lead statuses that mean "converted"; a conversion must use one of them.
+CONVERTED_STATUSES = frozenset({"Closed - Converted"})
+OPEN_TASK_STATUSES = ("Not Started", "In Progress", "Waiting on someone else", "Deferred")
+
+ACCOUNT_FROM_LEAD = {
+    "industry": "industry",
+    "annual_revenue": "annual_revenue",
+    "number_of_employees": "number_of_employees",
+    "phone": "phone",
+    "website": "website",
+    "rating": "rating",
+    "billing_street": "street",
+    "billing_city": "city",
+    "billing_state": "state",
+    "billing_postal_code": "postal_code",
+    "billing_country": "country",
+}
+CONTACT_FROM_LEAD = (
+    "salutation",
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "phone",
+    "mobile_phone",
+    "description",
+    "do_not_call",
+    "has_opted_out_of_email",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+)
+
+
+def _end_of_quarter(day: date) -> date:
+    month = ((day.month - 1) // 3 + 1) * 3
+    nxt = date(day.year + (month == 12), month % 12 + 1, 1)
+    return date.fromordinal(nxt.toordinal() - 1)
+
+
+def _fill_empty(record: Any, wanted: dict[str, Any]) -> dict[str, Any]:
+    """Salesforce's rule for existing records: only fields that are empty are filled."""
+    return {k: v for k, v in wanted.items() if v is not None and getattr(record, k) in (None, "")}
+
+
+async def convert(
+    session: AsyncSession, principal: Principal, lead_id: uuid.UUID, data: LeadConvert
+) -> tuple[Lead, uuid.UUID, uuid.UUID, uuid.UUID | None]:
+    if data.converted_status not in CONVERTED_STATUSES:
+        raise invalid(
+            "converted_status",
+            "invalid",
+            f"Use a converted status: {', '.join(sorted(CONVERTED_STATUSES))}",
+        )
+    if data.account_id and data.account:
+        raise invalid("account", "invalid", "Give account_id or account, not both")
+    lead: Lead = await leads.lock_for_write(session, principal, lead_id)
+    if lead.is_converted:
+        raise InvalidStateTransition("The lead is already converted")
+    owner = {"owner_id": data.owner_id} if data.owner_id else {}
+
+    # Account: an existing one (empty fields filled from the lead) or a new one.
+    from_lead = {k: getattr(lead, v) for k, v in ACCOUNT_FROM_LEAD.items()}
+    if data.account_id:
+        if not await accounts.visible_id(session, principal, data.account_id):
+            raise invalid("account_id", "not_found", "No such account")
+        account = await accounts.get(session, principal, data.account_id)
+        fill = _fill_empty(account, from_lead)
+        if fill:
+            await accounts.update(
+                session, principal, account.id, account_schemas.AccountUpdate(**fill), None
+            )
+    else:
+        given = data.account.model_dump(exclude_none=True) if data.account else {}
+        account = await accounts.create(
+            session,
+            principal,
+            account_schemas.AccountCreate(
+                **{k: v for k, v in from_lead.items() if v is not None},
+                **{"name": lead.company, **given},
+                **owner,
+            ),
+        )
+
+    # Contact: an existing one of that account, or a new one.
+    person = {k: getattr(lead, k) for k in CONTACT_FROM_LEAD}
+    if data.contact_id:
+        if not await contacts.visible_id(session, principal, data.contact_id):
+            raise invalid("contact_id", "not_found", "No such contact")
+        contact = await contacts.get(session, principal, data.contact_id)
+        if contact.account_id != account.id:
+            raise invalid("contact_id", "invalid", "The contact does not belong to the account")
+        fill = _fill_empty(contact, {k: v for k, v in person.items() if k != "last_name"})
+        if lead.lead_source and (data.overwrite_lead_source or not contact.lead_source):
+            fill["lead_source"] = lead.lead_source
+        if fill:
+            await contacts.update(
+                session, principal, contact.id, contact_schemas.ContactUpdate(**fill), None
+            )
+    else:
+        contact = await contacts.create(
+            session,
+            principal,
+            contact_schemas.ContactCreate(
+                **{k: v for k, v in person.items() if v is not None},
+                account_id=account.id,
+                lead_source=lead.lead_source,
+                **owner,
+            ),
+        )
+
+    opportunity_id = None
+    if data.create_opportunity:
+        opp = await opportunities.create(
+            session,
+            principal,
+            opportunity_schemas.OpportunityCreate(
+                name=data.opportunity_name or f"{account.name}-",
+                account_id=account.id,
+                close_date=_end_of_quarter(clock.now().date()),
+                stage=DEFAULT_STAGE,
+                lead_source=lead.lead_source,
+                **owner,
+            ),
+        )
+        opportunity_id = opp.id
+
+    await _move_related(session, lead, contact, opportunity_id, data.owner_id)
+
+    now = clock.now()
+    await leads.change(
+        session,
+        principal,
+        lead,
+        {
+            "is_converted": True,
+            "converted_at": now,
+            "status": data.converted_status,
+            "converted_account_id": account.id,
+            "converted_contact_id": contact.id,
+            "converted_opportunity_id": opportunity_id,
+        },
+    )
+    return lead, account.id, contact.id, opportunity_id
+
+
+async def _move_related(
+    session: AsyncSession,
+    lead: Lead,
+    contact: Contact,
+    opportunity_id: uuid.UUID | None,
+    new_owner: uuid.UUID | None,
+) -> None:
+    """Campaign memberships go to the contact (the lead's stay, as history); tasks, events and
+    notes move to the contact and, where one was made, the opportunity; open activities follow
+    the new owner."""
+    rows = await session.execute(
+        select(
+            CampaignMember.campaign_id,
+            CampaignMember.status,
+            CampaignMember.has_responded,
+            CampaignMember.first_responded_date,
+            CampaignMember.owner_id,
+        ).where(CampaignMember.lead_id == lead.id, CampaignMember.deleted_at.is_(None))
+    )
+    for m in rows.all():
+        await session.execute(
+            insert(CampaignMember)
+            .values(
+                id=new_id(),
+                campaign_id=m.campaign_id,
+                contact_id=contact.id,
+                status=m.status,
+                has_responded=m.has_responded,
+                first_responded_date=m.first_responded_date,
+                owner_id=m.owner_id,
+                version=1,
+            )
+            .on_conflict_do_nothing()
+        )
+    for model in (Task, Event):
+        values: dict[str, Any] = {"who_type": "contact", "who_id": contact.id}
+        if opportunity_id:
+            values.update(what_type="opportunity", what_id=opportunity_id)
+        await session.execute(
+            update(model).where(model.who_type == "lead", model.who_id == lead.id).values(**values)
+        )
+    if new_owner:
+        await session.execute(
+            update(Task)
+            .where(Task.who_id == contact.id, Task.status.in_(OPEN_TASK_STATUSES))
+            .values(owner_id=new_owner)
+        )
+        await session.execute(
+            update(Event)
+            .where(Event.who_id == contact.id, Event.end_at >= clock.now())
+            .values(owner_id=new_owner)
+        )
+    await session.execute(
+        update(Note)
+        .where(Note.parent_type == "lead", Note.parent_id == lead.id)
+        .values(parent_type="contact", parent_id=contact.id)
+    )
