@@ -88,7 +88,10 @@ async def prepare(url: str, n: int) -> tuple[str, dict]:
             " false, true, '0190f000-0000-7000-8000-000000000003', 'UTC', 'en_US', 0)",
             user_id,
         )
-    have = await conn.fetchval("SELECT count(*) FROM leads WHERE owner_id = $1", user_id)
+    # Seeded leads only (the create scenario adds more, and they must not force a re-seed).
+    have = await conn.fetchval(
+        "SELECT count(*) FROM leads WHERE owner_id = $1 AND lead_source IS NOT NULL", user_id
+    )
     if have != n:
         await conn.execute("TRUNCATE leads, field_history, changes CASCADE")
         print(f"seeding {n:,} leads with COPY ...", flush=True)
@@ -125,6 +128,15 @@ async def prepare(url: str, n: int) -> tuple[str, dict]:
     ]
     if len(ids) < 100:
         ids = [r["id"] for r in await conn.fetch("SELECT id FROM leads LIMIT 5000")]
+    # Leads to convert: never the ones read above, and not yet converted.
+    to_convert = [
+        r["id"]
+        for r in await conn.fetch(
+            "SELECT id FROM leads WHERE NOT is_converted AND id <> ALL($1::uuid[])"
+            " ORDER BY id DESC LIMIT 40000",
+            ids,
+        )
+    ]
     # A client acting as the bench user, created through the service's own code path.
     env = {**os.environ, "DATABASE_URL": bench_url, "ACCORD_LOG_LEVEL": "WARNING"}
     out = subprocess.run(
@@ -134,7 +146,8 @@ async def prepare(url: str, n: int) -> tuple[str, dict]:
             "--name",
             "bench",
             "--scopes",
-            "leads:read leads:write",
+            "leads:read leads:write leads:convert accounts:read accounts:write contacts:read"
+            " contacts:write opportunities:read opportunities:write",
             "--user",
             "bench@example.com",
         ],
@@ -147,7 +160,13 @@ async def prepare(url: str, n: int) -> tuple[str, dict]:
 
     creds = json.loads(out.stdout)
     await conn.close()
-    return bench_url, {"user_id": user_id, "ids": ids, "creds": creds, "env": env}
+    return bench_url, {
+        "user_id": user_id,
+        "ids": ids,
+        "to_convert": to_convert,
+        "creds": creds,
+        "env": env,
+    }
 
 
 async def measure(
@@ -254,6 +273,12 @@ async def run(args) -> None:
                 )
                 assert r.status_code == 201
 
+            api_convert_ids = ctx["to_convert"][: len(ctx["to_convert"]) // 2]
+
+            async def api_convert(i):
+                r = await c.post(f"/api/v1/leads/{api_convert_ids[i]}/convert", json={})
+                assert r.status_code == 200, r.text
+
             await measure("warm-up", args.clients, 2, api_get)
             results.append(await measure("get by id (API)", args.clients, args.seconds, api_get))
             results.append(
@@ -261,6 +286,9 @@ async def run(args) -> None:
             )
             results.append(
                 await measure("create lead (API)", args.clients, args.seconds, api_create)
+            )
+            results.append(
+                await measure("convert lead (API)", args.clients, args.seconds, api_convert)
             )
     finally:
         server.send_signal(signal.SIGTERM)
@@ -326,9 +354,99 @@ async def run(args) -> None:
                 now,
             )
 
+    raw_convert_ids = ctx["to_convert"][len(ctx["to_convert"]) // 2 :]
+
+    async def raw_convert(i):
+        # The rows a conversion writes: lock the lead, insert account, contact and opportunity
+        # (with its stage history), mark the lead, and history and change-feed rows for each.
+        now = datetime.now(UTC)
+        lead_id = raw_convert_ids[i]
+        acc, con, opp = new_id(), new_id(), new_id()
+        async with pool.acquire() as conn, conn.transaction():
+            lead = await conn.fetchrow("SELECT * FROM leads WHERE id = $1 FOR UPDATE", lead_id)
+            await conn.execute(
+                "INSERT INTO accounts (id, owner_id, name, version, currency_code, created_by,"
+                " updated_by) VALUES ($1, $2, $3, 1, 'USD', $2, $2)",
+                acc,
+                user_id,
+                lead["company"],
+            )
+            await conn.execute(
+                "INSERT INTO contacts (id, owner_id, account_id, first_name, last_name, email,"
+                " version, do_not_call, has_opted_out_of_email, created_by, updated_by)"
+                " VALUES ($1, $2, $3, $4, $5, $6, 1, false, false, $2, $2)",
+                con,
+                user_id,
+                acc,
+                lead["first_name"],
+                lead["last_name"],
+                lead["email"],
+            )
+            await conn.execute(
+                "INSERT INTO opportunities (id, owner_id, account_id, name, stage, probability,"
+                " forecast_category, close_date, currency_code, is_closed, is_won, version,"
+                " created_by, updated_by) VALUES ($1, $2, $3, $4, 'Prospecting', 10, 'pipeline',"
+                " $5, 'USD', false, false, 1, $2, $2)",
+                opp,
+                user_id,
+                acc,
+                lead["company"] + "-",
+                now.date(),
+            )
+            await conn.execute(
+                "INSERT INTO opportunity_stage_history (id, opportunity_id, stage, probability,"
+                " forecast_category, close_date, changed_by, changed_at)"
+                " VALUES ($1, $2, 'Prospecting', 10, 'pipeline', $3, $4, $5)",
+                new_id(),
+                opp,
+                now.date(),
+                user_id,
+                now,
+            )
+            await conn.execute(
+                "UPDATE leads SET is_converted = true, converted_at = $2, status = 'Closed -"
+                " Converted', converted_account_id = $3, converted_contact_id = $4,"
+                " converted_opportunity_id = $5, version = version + 1 WHERE id = $1",
+                lead_id,
+                now,
+                acc,
+                con,
+                opp,
+            )
+            await conn.executemany(
+                "INSERT INTO field_history (id, object_type, record_id, field, old_value,"
+                " new_value, changed_by, changed_at) VALUES ($1, $2, $3, $4, 'null', 'null',"
+                " $5, $6)",
+                [
+                    (new_id(), t, r, f, user_id, now)
+                    for t, r, f in (
+                        ("accounts", acc, "created"),
+                        ("contacts", con, "created"),
+                        ("opportunities", opp, "created"),
+                        ("leads", lead_id, "status"),
+                        ("leads", lead_id, "is_converted"),
+                        ("leads", lead_id, "converted_at"),
+                    )
+                ],
+            )
+            await conn.executemany(
+                "INSERT INTO changes (object_type, record_id, op, changed_by, changed_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                [
+                    (t, r, op, user_id, now)
+                    for t, r, op in (
+                        ("accounts", acc, "create"),
+                        ("contacts", con, "create"),
+                        ("opportunities", opp, "create"),
+                        ("leads", lead_id, "update"),
+                    )
+                ],
+            )
+
     results.append(await measure("get by id (raw)", args.clients, args.seconds, raw_get))
     results.append(await measure("list, filtered (raw)", args.clients, args.seconds, raw_list))
     results.append(await measure("create lead (raw)", args.clients, args.seconds, raw_create))
+    results.append(await measure("convert lead (raw)", args.clients, args.seconds, raw_convert))
     await pool.close()
 
     print(f"\n{args.leads:,} leads, {args.clients} clients, {args.seconds:.0f}s per scenario\n")
@@ -341,7 +459,6 @@ async def run(args) -> None:
             f"{r['name']:<24}{r['rate']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
             f"{r['errors']:>8}{ratio:>9}"
         )
-    print("\nconvert lead: not yet measured (lead conversion is not built yet)")
 
 
 def main() -> None:
