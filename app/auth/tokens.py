@@ -6,6 +6,7 @@ revocation and the principal's current state are checked against the database by
 """
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -72,15 +73,25 @@ def unverified_kid(token: str) -> str | None:
     return kid if isinstance(kid, str) else None
 
 
-def decode(
-    token: str, keyring: KeyRing, settings: Settings, *, verify_exp: bool = True
-) -> dict[str, Any]:
+# Tokens whose signature and claims were already verified, so a client reusing its token does
+# not pay for ECDSA on every request. Only what cannot change is cached: expiry, the signing
+# key's retirement and revocation are checked on every use (revocation by the caller, in SQL).
+_VERIFIED: OrderedDict[tuple[str, str, str], tuple[str, dict[str, Any]]] = OrderedDict()
+_CACHE_SIZE = 10_000
+
+
+def _verified_claims(token: str, keyring: KeyRing, settings: Settings) -> tuple[str, dict]:
+    cache_key = (token, settings.issuer, settings.jwt_audience)
+    hit = _VERIFIED.get(cache_key)
+    if hit is not None:
+        _VERIFIED.move_to_end(cache_key)
+        return hit
     kid = unverified_kid(token)
     key = keyring.verification_key(kid) if kid else None
     if key is None:
         raise InvalidToken("unknown signing key")
     try:
-        # Times are checked below against the service clock (which tests can move).
+        # Times are checked by decode() against the service clock (which tests can move).
         claims = jwt.decode(
             token,
             key,
@@ -96,14 +107,10 @@ def decode(
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
-    now = clock.now().timestamp()
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
+    if not isinstance(claims.get("exp"), int | float) or not isinstance(
+        claims.get("iat"), int | float
+    ):
         raise InvalidToken("malformed times")
-    if verify_exp and exp <= now:
-        raise InvalidToken("token expired")
-    if iat > now + 60:
-        raise InvalidToken("token issued in the future")
     try:
         claims["jti"] = uuid.UUID(claims["jti"])
         if "sid" in claims:
@@ -112,4 +119,21 @@ def decode(
         raise InvalidToken("malformed claims") from exc
     if not isinstance(claims["scope"], str) or not isinstance(claims["client_id"], str):
         raise InvalidToken("malformed claims")
-    return claims
+    _VERIFIED[cache_key] = (kid, claims)
+    if len(_VERIFIED) > _CACHE_SIZE:
+        _VERIFIED.popitem(last=False)
+    return kid, claims
+
+
+def decode(
+    token: str, keyring: KeyRing, settings: Settings, *, verify_exp: bool = True
+) -> dict[str, Any]:
+    kid, claims = _verified_claims(token, keyring, settings)
+    if keyring.verification_key(kid) is None:  # the key was retired since
+        raise InvalidToken("unknown signing key")
+    now = clock.now().timestamp()
+    if verify_exp and claims["exp"] <= now:
+        raise InvalidToken("token expired")
+    if claims["iat"] > now + 60:
+        raise InvalidToken("token issued in the future")
+    return dict(claims)
