@@ -86,13 +86,10 @@ async def session(engine) -> AsyncIterator[AsyncSession]:
     transactions become savepoints inside it."""
     async with engine.connect() as conn:
         trans = await conn.begin()
-        s = AsyncSession(
-            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
         try:
-            yield s
+            async with db.savepoint_factory(conn)() as s:
+                yield s
         finally:
-            await s.close()
             await trans.rollback()
 
 
@@ -109,20 +106,15 @@ def _client(app) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def app(settings, engine, session):
-    conn = session.bind
+    per_request = db.savepoint_factory(session.bind)
 
     @asynccontextmanager
     async def shared():
         # Each request gets its own session on the test's connection, inside a savepoint: its
         # commit or rollback touches only its own work, and the test's objects stay usable.
         await session.flush()
-        s = AsyncSession(
-            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
-        try:
+        async with per_request() as s:
             yield s
-        finally:
-            await s.close()
 
     return await _make_app(settings, engine, shared)
 

@@ -97,3 +97,10 @@ async def user_token(
     """Headers with a token of a client acting as ``user``."""
     client, secret = await make_client(session, scopes, user=user)
     return bearer(await token(http, client, secret))
+
+
+async def post_ok(http: httpx.AsyncClient, headers: dict, path: str, body: dict, status=201):
+    """POST ``body`` to ``/api/v1/<path>``, assert the status, return the JSON."""
+    r = await http.post(f"/api/v1/{path}", json=body, headers=headers)
+    assert r.status_code == status, r.text
+    return r.json()

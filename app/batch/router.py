@@ -6,16 +6,14 @@ not. They share the batch's database connection: all-or-none runs them in one tr
 rolls it back at the first failure; independent mode gives each its own savepoint.
 """
 
-from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import CurrentPrincipal
 from app.batch.schemas import BatchOperation, BatchRequest, BatchResponse, BatchResult
-from app.kit.db import Session
+from app.kit.db import Session, savepoint_factory
 from app.kit.errors import problem_body, problem_responses
 
 router = APIRouter(prefix="/api/v1/batch", tags=["batch"])
@@ -105,18 +103,8 @@ async def run(
     (the default) the first operation that fails (status 400 or more) rolls back the ones before
     it and the rest are not run (status 424); `committed` is then false. Without it, every
     operation commits or fails on its own."""
-    conn = await session.connection()
-
-    @asynccontextmanager
-    async def in_batch():
-        # Each operation gets its own session on the batch's connection, inside a savepoint.
-        s = AsyncSession(
-            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
-        try:
-            yield s
-        finally:
-            await s.close()
+    # Each operation gets its own session on the batch's connection, inside a savepoint.
+    in_batch = savepoint_factory(await session.connection())
 
     results: list[BatchResult] = []
     failed = False

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -68,6 +69,23 @@ def session_factory_for(maker: async_sessionmaker[AsyncSession]) -> SessionFacto
     async def factory() -> AsyncIterator[AsyncSession]:
         async with maker() as session:
             yield session
+
+    return factory
+
+
+def savepoint_factory(conn: AsyncConnection) -> SessionFactory:
+    """Sessions that share ``conn`` and its transaction, each inside a savepoint: committing or
+    rolling one back touches only its own work (batch operations; tests)."""
+
+    @asynccontextmanager
+    async def factory() -> AsyncIterator[AsyncSession]:
+        s = AsyncSession(
+            bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield s
+        finally:
+            await s.close()
 
     return factory
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.factories import make_user, user_token
+from tests.factories import make_user, post_ok, user_token
 
 SALES_REP = uuid.UUID("0190f000-0000-7000-8000-000000000003")
 MARKETING = uuid.UUID("0190f000-0000-7000-8000-000000000004")
@@ -22,17 +22,11 @@ async def h(client, session):
     }
 
 
-async def _post(client, headers, path, body, status=201):
-    r = await client.post(f"/api/v1/{path}", json=body, headers=headers)
-    assert r.status_code == status, r.text
-    return r.json()
-
-
 async def test_event_cannot_end_before_it_starts(client, h):
     bad = {**EVENT, "end_at": "2027-01-10T09:59:59Z"}
-    err = await _post(client, h["rep"], "events", bad, status=422)
+    err = await post_ok(client, h["rep"], "events", bad, status=422)
     assert err["errors"][0]["field"] == "end_at"
-    event = await _post(client, h["rep"], "events", {**EVENT, "end_at": EVENT["start_at"]})
+    event = await post_ok(client, h["rep"], "events", {**EVENT, "end_at": EVENT["start_at"]})
     r = await client.patch(
         f"/api/v1/events/{event['id']}", json={"start_at": "2027-01-10T12:00:00Z"}, headers=h["rep"]
     )
@@ -40,7 +34,7 @@ async def test_event_cannot_end_before_it_starts(client, h):
 
 
 async def test_task_is_closed_when_completed(client, h):
-    task = await _post(client, h["rep"], "tasks", {"subject": "Call back"})
+    task = await post_ok(client, h["rep"], "tasks", {"subject": "Call back"})
     assert task["status"] == "Not Started" and task["priority"] == "Normal"
     assert task["is_closed"] is False
     url = f"/api/v1/tasks/{task['id']}"
@@ -53,22 +47,22 @@ async def test_task_is_closed_when_completed(client, h):
 
 
 async def test_related_records_must_be_visible_and_complete(client, h):
-    acc = await _post(client, h["rep"], "accounts", {"name": "Acme"})
-    lead = await _post(client, h["rep"], "leads", {"last_name": "Hopper", "company": "Navy"})
+    acc = await post_ok(client, h["rep"], "accounts", {"name": "Acme"})
+    lead = await post_ok(client, h["rep"], "leads", {"last_name": "Hopper", "company": "Navy"})
     about = {"what_type": "account", "what_id": acc["id"]}
-    task = await _post(client, h["rep"], "tasks", {"subject": "Call", **about})
+    task = await post_ok(client, h["rep"], "tasks", {"subject": "Call", **about})
     assert task["what_id"] == acc["id"]
-    err = await _post(client, h["other"], "tasks", {"subject": "Call", **about}, status=422)
+    err = await post_ok(client, h["other"], "tasks", {"subject": "Call", **about}, status=422)
     assert err["errors"][0]["field"] == "what_id"
-    err = await _post(client, h["rep"], "tasks", {"subject": "Call", "who_id": lead["id"]}, 422)
+    err = await post_ok(client, h["rep"], "tasks", {"subject": "Call", "who_id": lead["id"]}, 422)
     assert err["errors"][0]["field"] == "who_type"
     who = {"who_type": "lead", "who_id": lead["id"]}
-    err = await _post(client, h["rep"], "events", {**EVENT, **who, **about}, status=422)
+    err = await post_ok(client, h["rep"], "events", {**EVENT, **who, **about}, status=422)
     assert err["errors"][0]["field"] == "what_id"
-    await _post(client, h["rep"], "events", {**EVENT, **who})
+    await post_ok(client, h["rep"], "events", {**EVENT, **who})
     note = {"title": "Met", "parent_type": "account", "parent_id": acc["id"]}
-    await _post(client, h["rep"], "notes", note)
-    err = await _post(client, h["other"], "notes", note, status=422)
+    await post_ok(client, h["rep"], "notes", note)
+    err = await post_ok(client, h["other"], "notes", note, status=422)
     assert err["errors"][0]["field"] == "parent_id"
-    err = await _post(client, h["rep"], "notes", {**note, "parent_type": "case"}, status=422)
+    err = await post_ok(client, h["rep"], "notes", {**note, "parent_type": "case"}, status=422)
     assert err["errors"][0]["field"] == "parent_type"

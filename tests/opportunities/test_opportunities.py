@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from app.opportunities.stages import STAGES
-from tests.factories import make_user, user_token
+from tests.factories import make_user, post_ok, user_token
 
 SALES_REP = uuid.UUID("0190f000-0000-7000-8000-000000000003")
 MARKETING = uuid.UUID("0190f000-0000-7000-8000-000000000004")
@@ -24,12 +24,6 @@ async def h(client, session):
     }
 
 
-async def _post(client, headers, path, body, status=201):
-    r = await client.post(f"/api/v1/{path}", json=body, headers=headers)
-    assert r.status_code == status, r.text
-    return r.json()
-
-
 async def _patch(client, headers, path, body, status=200):
     r = await client.patch(f"/api/v1/{path}", json=body, headers=headers)
     assert r.status_code == status, r.text
@@ -38,7 +32,7 @@ async def _patch(client, headers, path, body, status=200):
 
 @pytest.mark.parametrize("stage", sorted(STAGES))
 async def test_probability_and_forecast_category_default_from_the_stage(client, h, stage):
-    opp = await _post(client, h["rep"], "opportunities", {**OPP, "stage": stage})
+    opp = await post_ok(client, h["rep"], "opportunities", {**OPP, "stage": stage})
     assert opp["probability"] == STAGES[stage].probability
     assert opp["forecast_category"] == STAGES[stage].forecast_category
     assert opp["is_closed"] is STAGES[stage].is_closed
@@ -46,13 +40,13 @@ async def test_probability_and_forecast_category_default_from_the_stage(client, 
 
 
 async def test_default_stage_and_given_values_win(client, h):
-    opp = await _post(client, h["rep"], "opportunities", OPP)
+    opp = await post_ok(client, h["rep"], "opportunities", OPP)
     assert (opp["stage"], opp["probability"], opp["forecast_category"]) == (
         "Prospecting",
         10,
         "pipeline",
     )
-    opp = await _post(
+    opp = await post_ok(
         client,
         h["rep"],
         "opportunities",
@@ -62,19 +56,19 @@ async def test_default_stage_and_given_values_win(client, h):
 
 
 async def test_unknown_stage_is_422_naming_stage(client, h):
-    err = await _post(client, h["rep"], "opportunities", {**OPP, "stage": "Dreaming"}, status=422)
+    err = await post_ok(client, h["rep"], "opportunities", {**OPP, "stage": "Dreaming"}, status=422)
     assert err["errors"][0]["field"] == "stage"
-    opp = await _post(client, h["rep"], "opportunities", OPP)
+    opp = await post_ok(client, h["rep"], "opportunities", OPP)
     err = await _patch(client, h["rep"], f"opportunities/{opp['id']}", {"stage": "X"}, 422)
     assert err["errors"][0]["field"] == "stage"
     err = await _patch(client, h["rep"], f"opportunities/{opp['id']}", {"stage": None}, 422)
     assert err["errors"][0]["field"] == "stage"
-    err = await _post(client, h["rep"], "opportunities", {**OPP, "probability": 101}, status=422)
+    err = await post_ok(client, h["rep"], "opportunities", {**OPP, "probability": 101}, status=422)
     assert err["errors"][0]["field"] == "probability"
 
 
 async def test_closed_and_won_follow_the_stage_and_are_read_only(client, h):
-    opp = await _post(client, h["rep"], "opportunities", OPP)
+    opp = await post_ok(client, h["rep"], "opportunities", OPP)
     assert opp["is_closed"] is False and opp["is_won"] is False
     path = f"opportunities/{opp['id']}"
     won = await _patch(client, h["rep"], path, {"stage": "Closed Won"})
@@ -87,12 +81,12 @@ async def test_closed_and_won_follow_the_stage_and_are_read_only(client, h):
     for field in ("is_won", "is_closed"):
         err = await _patch(client, h["rep"], path, {field: True}, 422)
         assert err["errors"][0]["field"] == field
-        err = await _post(client, h["rep"], "opportunities", {**OPP, field: True}, status=422)
+        err = await post_ok(client, h["rep"], "opportunities", {**OPP, field: True}, status=422)
         assert err["errors"][0]["field"] == field
 
 
 async def test_stage_history_is_written_on_create_and_forecast_changes(client, h):
-    opp = await _post(client, h["rep"], "opportunities", {**OPP, "amount": "1000.00"})
+    opp = await post_ok(client, h["rep"], "opportunities", {**OPP, "amount": "1000.00"})
     path = f"opportunities/{opp['id']}"
     await _patch(client, h["rep"], path, {"stage": "Needs Analysis"})
     await _patch(client, h["rep"], path, {"next_step": "Call"})  # not tracked
@@ -115,7 +109,7 @@ async def test_stage_history_is_written_on_create_and_forecast_changes(client, h
 
 
 async def test_stage_history_of_an_invisible_opportunity_is_404(client, h):
-    opp = await _post(client, h["rep"], "opportunities", OPP)
+    opp = await post_ok(client, h["rep"], "opportunities", OPP)
     r = await client.get(f"/api/v1/opportunities/{opp['id']}/stage-history", headers=h["other"])
     assert r.status_code == 404
     r = await client.get(f"/api/v1/opportunities/{uuid.uuid4()}/stage-history", headers=h["rep"])
@@ -123,16 +117,16 @@ async def test_stage_history_of_an_invisible_opportunity_is_404(client, h):
 
 
 async def _entry(client, headers, price="250.00", **kw):
-    book = await _post(client, headers, "price-books", {"name": "Book"})
-    product = await _post(client, headers, "products", {"name": "Widget"})
+    book = await post_ok(client, headers, "price-books", {"name": "Book"})
+    product = await post_ok(client, headers, "products", {"name": "Widget"})
     body = {"price_book_id": book["id"], "product_id": product["id"], "unit_price": price, **kw}
-    return await _post(client, headers, "price-book-entries", body)
+    return await post_ok(client, headers, "price-book-entries", body)
 
 
 async def test_line_item_defaults_price_and_derives_product_and_total(client, h):
-    opp = await _post(client, h["rep"], "opportunities", OPP)
+    opp = await post_ok(client, h["rep"], "opportunities", OPP)
     entry = await _entry(client, h["rep"])
-    item = await _post(
+    item = await post_ok(
         client,
         h["rep"],
         "opportunity-line-items",
@@ -156,9 +150,9 @@ async def test_line_item_defaults_price_and_derives_product_and_total(client, h)
 
 
 async def test_line_item_refuses_an_entry_in_another_currency(client, h):
-    opp = await _post(client, h["rep"], "opportunities", OPP)
+    opp = await post_ok(client, h["rep"], "opportunities", OPP)
     entry = await _entry(client, h["rep"], currency_code="EUR")
-    err = await _post(
+    err = await post_ok(
         client,
         h["rep"],
         "opportunity-line-items",
@@ -169,13 +163,13 @@ async def test_line_item_refuses_an_entry_in_another_currency(client, h):
 
 
 async def test_line_items_follow_the_opportunity(client, h, session):
-    opp = await _post(client, h["rep"], "opportunities", OPP)
+    opp = await post_ok(client, h["rep"], "opportunities", OPP)
     entry = await _entry(client, h["rep"])
     body = {"opportunity_id": opp["id"], "price_book_entry_id": entry["id"], "quantity": "1"}
     # Who cannot see the opportunity can neither add to it nor see its items.
-    err = await _post(client, h["other"], "opportunity-line-items", body, status=422)
+    err = await post_ok(client, h["other"], "opportunity-line-items", body, status=422)
     assert err["errors"][0]["field"] == "opportunity_id"
-    item = await _post(client, h["rep"], "opportunity-line-items", body)
+    item = await post_ok(client, h["rep"], "opportunity-line-items", body)
     assert item["owner_id"] == opp["owner_id"]
     url = f"/api/v1/opportunity-line-items/{item['id']}"
     assert (await client.get(url, headers=h["other"])).status_code == 404
