@@ -26,17 +26,18 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "heads") -> None:
     """Migrate the database at ``url`` (synchronous; call outside an event loop or in a thread)."""
     command.upgrade(alembic_config(url), revision)
 
 
 @lru_cache
 def head_revision() -> str | None:
+    """The latest revision ("a,b" while work on parallel branches is not yet merged)."""
     root = _root()
     cfg = Config(str(root / "alembic.ini"))
     cfg.set_main_option("script_location", str(root / "migrations"))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return ",".join(sorted(ScriptDirectory.from_config(cfg).get_heads())) or None
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
@@ -45,4 +46,5 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
         if not exists:
             return None
-        return (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+        return ",".join(sorted(rows)) or None
