@@ -184,6 +184,34 @@ def rotate_keys() -> None:
 
 
 @cli.command()
+def purge(
+    retention_days: Annotated[
+        int | None, typer.Option(help="Purge what was deleted longer ago than this many days")
+    ] = None,
+) -> None:
+    """Permanently delete what has been in the recycle bin past the retention period."""
+    from datetime import timedelta
+
+    from app.kit import db
+    from app.recyclebin.service import purge_expired
+
+    settings = get_settings()
+    days = settings.recycle_bin_retention_days if retention_days is None else retention_days
+    url = _database_url()
+    _migrate(url)
+
+    async def run():
+        engine = db.create_engine(settings, url)
+        try:
+            return await purge_expired(engine, retention=timedelta(days=days))
+        finally:
+            await engine.dispose()
+
+    counts = asyncio.run(run())
+    typer.echo(json.dumps({"purged": counts, "total": sum(counts.values())}))
+
+
+@cli.command()
 def openapi(
     output: Annotated[Path, typer.Option(help="Where to write")] = Path("openapi/openapi.json"),
 ) -> None:

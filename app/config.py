@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 30
     login_lockout_max_seconds: int = 900
 
+    # Recycle bin: deleted records stay restorable this long, then are purged (as Salesforce).
+    recycle_bin_retention_days: int = 15
+    # How often each API process tries to purge (one at a time across processes); 0 = never.
+    recycle_bin_purge_interval_seconds: int = 3600
+    # Rows per purge statement, so a large purge never holds many locks for long.
+    recycle_bin_purge_batch_size: int = 1000
+
     @property
     def issuer(self) -> str:
         return self.public_url.rstrip("/")

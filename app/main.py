@@ -1,12 +1,14 @@
 """The application factory."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from app.access.router import router as sharing_settings_router
 from app.accounts.router import router as accounts_router
 from app.activities.router import events_router, notes_router, tasks_router
 from app.admin.router import clients, me, roles, users
@@ -17,6 +19,7 @@ from app.campaigns.router import campaigns_router, members_router
 from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
+from app.customfields.router import router as custom_fields_router
 from app.kit import db, errors
 from app.kit.errors import FieldError, Problem
 from app.kit.idempotency import IdempotencyMiddleware
@@ -25,7 +28,10 @@ from app.leads.router import router as leads_router
 from app.opportunities.router import line_items_router
 from app.opportunities.router import router as opportunities_router
 from app.ops.router import router as ops_router
+from app.picklists.router import router as picklists_router
 from app.products.router import entries_router, price_books_router, products_router
+from app.recyclebin import tasks as recycle_bin_tasks
+from app.recyclebin.router import router as recycle_bin_router
 
 API_VERSION = "0.1.0"
 DESCRIPTION = """Accord is an API-first CRM and PRM: leads, accounts, contacts, opportunities,
@@ -60,9 +66,20 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             maker = db.make_sessionmaker(app.state.engine)
             app.state.session_factory = db.session_factory_for(maker)
         await app.state.keyring.load(app.state.engine)
+        # Until the job queue exists: each process purges the recycle bin now and then (an
+        # advisory lock keeps it to one at a time).
+        purger = None
+        if settings.recycle_bin_purge_interval_seconds > 0:
+            purger = asyncio.create_task(
+                recycle_bin_tasks.run_periodically(app.state.engine, settings)
+            )
         try:
             yield
         finally:
+            if purger is not None:
+                purger.cancel()
+                with suppress(asyncio.CancelledError):
+                    await purger
             if own_engine:
                 await app.state.engine.dispose()
 
@@ -93,6 +110,13 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             {"name": "events", "description": "Calendar events, about records and people"},
             {"name": "notes", "description": "Notes attached to records"},
             {"name": "changes", "description": "The change feed for replication and sync"},
+            {"name": "custom_fields", "description": "Typed fields administrators add to objects"},
+            {"name": "recycle_bin", "description": "Deleted records: list, purge"},
+            {"name": "sharing_settings", "description": "Org-wide defaults of record access"},
+            {
+                "name": "picklists",
+                "description": "Allowed values of picklist fields: lead status, stage, ...",
+            },
             {"name": "batch", "description": "Many operations in one call"},
             {"name": "ops", "description": "Health, readiness and metrics"},
         ],
@@ -126,6 +150,10 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         events_router,
         notes_router,
         changes_router,
+        custom_fields_router,
+        recycle_bin_router,
+        sharing_settings_router,
+        picklists_router,
         batch_router,
         ops_router,
     ):

@@ -19,6 +19,7 @@ from app.config import Settings
 from app.kit import clock, db
 from app.kit.migrations import upgrade
 from app.main import create_app
+from app.picklists.cache import picklists
 from tests.factories import SettingsForTests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +79,14 @@ def _reset_clock():
     clock.reset()
     yield
     clock.reset()
+
+
+@pytest.fixture(autouse=True)
+def _reset_picklists():
+    # The picklist snapshot may hold a test's rolled-back changes: start each test afresh.
+    picklists.invalidate()
+    yield
+    picklists.invalidate()
 
 
 @pytest.fixture

@@ -92,6 +92,10 @@ def test_serve_then_create_client_then_token_then_me(cli_env, tmp_path):
         )
         assert admin["email"] == "root@example.com"
 
+        # Nothing in the recycle bin has expired on a fresh database.
+        purged = json.loads(_run(cli_env, "purge", "--retention-days", "15"))
+        assert purged == {"purged": {}, "total": 0}
+
         # Logs are JSON lines carrying the request id.
         lines = [
             json.loads(x)

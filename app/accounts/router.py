@@ -6,8 +6,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing
 from app.accounts import schemas
+from app.activities.cascades import activities_of
 from app.auth.principal import Principal
-from app.kit.resource import Records, Resource, build_router
+from app.kit.resource import Cascade, Records, Resource, build_router
 from app.models import Account
 
 
@@ -44,8 +45,14 @@ resource = Resource(
     sortable=("name", "created_at", "updated_at"),
     searchable=("name", "account_number", "phone", "website"),
     label="account",
+    picklists=("industry", "rating", "ownership"),
     required=("name", "currency_code"),
     validate=validate,
+    children=(
+        Cascade("contacts", "account_id"),
+        Cascade("opportunities", "account_id"),
+        *activities_of("account"),
+    ),
 )
 router = build_router(resource)
 records: Records = router.records

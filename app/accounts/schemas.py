@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.customfields.schemas import CustomFieldValues, custom_fields_out
 from app.models.accounts import AccountType
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -69,3 +70,4 @@ class Account(_AccountFields):
     updated_at: datetime
     created_by: uuid.UUID | None
     updated_by: uuid.UUID | None
+    custom_fields: CustomFieldValues = custom_fields_out()

@@ -11,12 +11,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing
+from app.activities.cascades import activities_of
 from app.auth.principal import Principal
 from app.campaigns import schemas
 from app.contacts.router import records as contacts
 from app.kit import clock
 from app.kit.errors import Conflict, Forbidden
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Cascade, Records, Resource, build_router, invalid
 from app.leads.resource import records as leads
 from app.models import Campaign, CampaignMember
 
@@ -64,10 +65,12 @@ campaigns_resource = Resource(
     sortable=("name", "start_date", "end_date", "created_at", "updated_at"),
     searchable=("name",),
     label="campaign",
+    picklists=("type", "status"),
     required=("name", "is_active"),
     validate=validate_campaign,
     scope_name="campaigns",
     after_write=campaign_written,
+    children=(Cascade("campaign-members", "campaign_id"), *activities_of("campaign")),
 )
 campaigns_router = build_router(campaigns_resource)
 campaigns: Records = campaigns_router.records
@@ -143,6 +146,7 @@ members_resource = Resource(
     required=("status",),
     validate=validate_member,
     scope_name="campaigns",
+    parent=("campaigns", "campaign_id"),
 )
 members_router = build_router(members_resource)
 members: Records = members_router.records

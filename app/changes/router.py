@@ -1,6 +1,7 @@
-"""The change feed: every create, update, delete and restore, in a stable order, for
+"""The change feed: every create, update, delete, restore and purge, in a stable order, for
 replication and sync. Each principal sees only changes of records it may read, of object types
-whose ``<object>:read`` scope it holds."""
+whose ``<object>:read`` scope it holds; a purged record no longer exists, so its ``purge`` entry
+is checked against the owner it had when it was purged."""
 
 import uuid
 from datetime import datetime
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import and_, false, func, or_, select, text
 
-from app.access import read_clause
+from app.access import owner_read_clause, read_clause
 from app.auth.principal import CurrentPrincipal
 from app.kit.db import Session
 from app.kit.errors import BadRequest, problem_responses
@@ -57,7 +58,15 @@ async def list_changes(
             continue
         m = resource.model
         ids = select(m.id).where(read_clause(m, principal, resource.sharing))
-        visible.append(and_(Change.object_type == resource.object_type, Change.record_id.in_(ids)))
+        purged = (Change.op == "purge") & owner_read_clause(
+            resource.object_type, Change.owner_id, principal, resource.sharing
+        )
+        visible.append(
+            and_(
+                Change.object_type == resource.object_type,
+                or_(Change.record_id.in_(ids), purged),
+            )
+        )
     stmt = select(Change).where(_SETTLED, or_(*visible) if visible else false())
     if since:
         values = decode_cursor(since)

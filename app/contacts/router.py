@@ -6,9 +6,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing
 from app.accounts.router import records as accounts
+from app.activities.cascades import activities_of
 from app.auth.principal import Principal
 from app.contacts import schemas
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Cascade, Records, Resource, build_router, invalid
 from app.models import Contact
 
 
@@ -51,8 +52,10 @@ resource = Resource(
     sortable=("last_name", "email", "created_at", "updated_at"),
     searchable=("first_name", "last_name", "email", "phone"),
     label="contact",
+    picklists=("lead_source",),
     required=("last_name", "do_not_call", "has_opted_out_of_email"),
     validate=validate,
+    children=(Cascade("campaign-members", "contact_id"), *activities_of("contact", person=True)),
 )
 router = build_router(resource)
 records: Records = router.records

@@ -4,6 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from app.customfields.schemas import CustomFieldValues, custom_fields_out
+
 Short = Annotated[str, StringConstraints(max_length=80)]
 Phone = Annotated[str, StringConstraints(max_length=40)]
 LastName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
@@ -40,6 +42,7 @@ class RecordOut(BaseModel):
     updated_at: datetime
     created_by: uuid.UUID | None
     updated_by: uuid.UUID | None
+    custom_fields: CustomFieldValues = custom_fields_out()
 
 
 class _ContactFields(PersonFields):

@@ -9,10 +9,11 @@ def now() -> datetime:
     return datetime.now(UTC) + _offset
 
 
-def advance(delta: timedelta) -> None:
-    """Move the clock forward (tests only)."""
+def advance(delta: timedelta | None = None, **parts: float) -> None:
+    """Move the clock forward (tests only): ``advance(timedelta(hours=1))`` or
+    ``advance(days=16)``."""
     global _offset
-    _offset += delta
+    _offset += (delta or timedelta(0)) + timedelta(**parts)
 
 
 def reset() -> None:

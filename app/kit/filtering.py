@@ -4,11 +4,12 @@ Unknown fields or operators are a 400, never silently ignored."""
 import operator
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.kit.errors import BadRequest
@@ -22,7 +23,8 @@ _COMPARE = {
     "lte": operator.le,
 }
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "is_null")
-_KEY = re.compile(r"^([a-z_][a-z0-9_]*)(?:\[([a-z_]+)\])?$")
+# ``name`` or a dotted ``custom_fields.name``, then an optional ``[op]``.
+_KEY = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)?)(?:\[([a-z_]+)\])?$")
 
 
 def _bad(field: str, message: str) -> BadRequest:
@@ -65,8 +67,14 @@ def coerce(column: InstrumentedAttribute, field: str, raw: str) -> Any:
 
 
 def build(
-    params: list[tuple[str, str]], fields: dict[str, InstrumentedAttribute], reserved: set[str]
+    params: list[tuple[str, str]],
+    fields: dict[str, InstrumentedAttribute],
+    reserved: set[str],
+    equals: dict[str, Callable[[Any], ColumnElement[bool]]] | None = None,
 ) -> ColumnElement[bool] | None:
+    """``fields`` maps names to columns or typed expressions; ``equals`` optionally gives a
+    field its own equality test (used by eq and in), e.g. JSONB containment for custom fields."""
+    equals = equals or {}
     clauses = []
     for key, raw in params:
         if key in reserved:
@@ -85,7 +93,10 @@ def build(
             values = [coerce(col, key, v) for v in raw.split(",") if v != ""]
             if not values or len(values) > 100:
                 raise _bad(key, "in takes 1 to 100 comma-separated values")
-            clauses.append(col.in_(values))
+            if field in equals:
+                clauses.append(or_(*[equals[field](v) for v in values]))
+            else:
+                clauses.append(col.in_(values))
         elif op == "contains":
             if coerce_kind(col) is not str:
                 raise _bad(key, "contains works on text fields only")
@@ -95,7 +106,10 @@ def build(
             if op not in ("eq", "ne") and coerce_kind(col) is bool:
                 raise _bad(key, f"{field} is true or false: use eq or ne")
             value = coerce(col, key, raw)
-            clauses.append(_COMPARE[op](col, value))
+            if op == "eq" and field in equals:
+                clauses.append(equals[field](value))
+            else:
+                clauses.append(_COMPARE[op](col, value))
     return and_(*clauses) if clauses else None
 
 

@@ -14,12 +14,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Sharing, read_clause, write_clause
+from app.access import Sharing, follow_parent, read_clause, write_clause
+from app.access import shapes as access
 from app.auth.principal import Principal, require
-from app.kit import clock, filtering, sorting
+from app.customfields import values as custom_fields
+from app.kit import clock, filtering, recycle, sorting
 from app.kit.db import Session
 from app.kit.errors import (
     Conflict,
@@ -30,8 +32,10 @@ from app.kit.errors import (
     problem_responses,
 )
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.kit.recycle import Cascade
 from app.models import User, UserKind
 from app.models.history import Change, FieldHistory
+from app.picklists.cache import picklists as picklist_cache
 
 RESERVED = {"limit", "cursor", "sort", "q"}
 
@@ -62,6 +66,15 @@ class Resource:
     # The scope family (``<scope>:read`` / ``<scope>:write``); defaults to the resource name.
     scope_name: str | None = None
     after_write: AfterHook | None = None
+    # Records deleted and restored with this one (app/kit/recycle.py), by child resource name.
+    children: tuple[Cascade, ...] = ()
+    # (parent resource name, column) for a record that belongs to a master record: its org-wide
+    # default may then be ``controlled_by_parent`` (app/access).
+    parent: tuple[str, str] | None = None
+    # Picklist fields (app/picklists): a value set on a write must be an active value of the
+    # field's picklist (422 invalid_picklist_value); a create that leaves one out gets the
+    # picklist's default, if it has one.
+    picklists: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
@@ -106,6 +119,18 @@ class Records:
     def __init__(self, resource: Resource) -> None:
         self.r = resource
         self.m = resource.model
+        self._statements: dict[tuple, Any] = {}
+
+    def _statement(self, key: tuple, principal: Principal, build: Callable[[Principal], Any]):
+        """A statement built once per kind of principal (ids as bind parameters; execute it with
+        ``access.bind_values(principal)``), so the hot paths skip building and cache-keying SQL."""
+        full = (key, access.shape(principal))
+        stmt = self._statements.get(full)
+        if stmt is None:
+            if len(self._statements) > 1000:
+                self._statements.clear()
+            stmt = self._statements[full] = build(access.template(principal))
+        return stmt
 
     # --- reading ------------------------------------------------------------------------
 
@@ -128,7 +153,13 @@ class Records:
     ) -> tuple[list, str | None]:
         r = self.r
         stmt = self.visible(principal)
-        where = filtering.build(params, {f: r.column(f) for f in (*r.filterable, "id")}, RESERVED)
+        fields, equals = {f: r.column(f) for f in (*r.filterable, "id")}, None
+        if any(k.startswith(custom_fields.PREFIX) for k, _ in params):
+            more, equals = await custom_fields.filters(
+                session, r.name, self.m, (k for k, _ in params)
+            )
+            fields.update(more)
+        where = filtering.build(params, fields, RESERVED, equals)
         if where is not None:
             stmt = stmt.where(where)
         if q:
@@ -151,12 +182,24 @@ class Records:
     async def get(
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, deleted=False
     ) -> Any:
-        row = await session.scalar(
-            self.visible(principal, deleted=deleted).where(self.m.id == record_id)
+        stmt = self._statement(
+            ("get", deleted),
+            principal,
+            lambda p: self.visible(p, deleted=deleted).where(self.m.id == bindparam("record_id")),
         )
+        row = await session.scalar(stmt, {"record_id": record_id, **access.bind_values(principal)})
         if row is None:
             raise NotFound(f"No such {self.r.label}")
         return row
+
+    async def present(self, session: AsyncSession, rows: list) -> list[BaseModel]:
+        """Response bodies for ``rows``, showing every custom field of the object."""
+        outs = [self.r.out.model_validate(x) for x in rows]
+        if outs:
+            defs = await custom_fields.definitions(session, self.r.name)
+            for body, row in zip(outs, rows, strict=True):
+                body.custom_fields = defs.present(row.custom_fields)  # type: ignore[attr-defined]
+        return outs
 
     async def _for_write(
         self,
@@ -167,13 +210,18 @@ class Records:
         *,
         deleted: bool = False,
     ) -> Any:
-        stmt = (
-            self.visible(principal, deleted=deleted)
-            .where(self.m.id == record_id)
-            .add_columns(write_clause(self.m, principal, self.r.sharing).label("may_write"))
-            .with_for_update(of=self.m)
+        stmt = self._statement(
+            ("for_write", deleted),
+            principal,
+            lambda p: (
+                self.visible(p, deleted=deleted)
+                .where(self.m.id == bindparam("record_id"))
+                .add_columns(write_clause(self.m, p, self.r.sharing).label("may_write"))
+                .with_for_update(of=self.m)
+            ),
         )
-        found = (await session.execute(stmt)).first()
+        params = {"record_id": record_id, **access.bind_values(principal)}
+        found = (await session.execute(stmt, params)).first()
         if found is None:
             raise NotFound(f"No such {self.r.label}")
         row, may_write = found
@@ -228,15 +276,58 @@ class Records:
             )
             if not active:
                 raise invalid("owner_id", "not_found", "The owner must be an active internal user")
+        await self._check_picklists(session, values, existing)
         if self.r.validate:
             await self.r.validate(session, principal, values, existing)
+
+    async def _check_picklists(
+        self, session: AsyncSession, values: dict[str, Any], existing: Any
+    ) -> None:
+        """New picklist values must be active ones. A value a record already has may stay, even
+        once deactivated (as in Salesforce). Read from a per-process snapshot refreshed every few
+        seconds (app/picklists/cache.py), so a write costs no query for it."""
+        changed = [
+            f
+            for f in self.r.picklists
+            if values.get(f) is not None and (existing is None or values[f] != getattr(existing, f))
+        ]
+        if not changed:
+            return
+        snap = await picklist_cache.get(session)
+        for f in changed:
+            if not snap.is_active(self.r.tag, f, values[f]):
+                raise invalid(
+                    f,
+                    "invalid_picklist_value",
+                    f"'{values[f]}' is not an active value of {f} "
+                    f"(see GET /api/v1/picklists/{self.r.tag}/{f})",
+                )
+
+    async def _picklist_defaults(
+        self, session: AsyncSession, data: BaseModel, values: dict[str, Any]
+    ) -> None:
+        """Picklist fields a create leaves out get the picklist's default value."""
+        missing = [
+            f for f in self.r.picklists if values.get(f) is None and f not in data.model_fields_set
+        ]
+        if missing:
+            snap = await picklist_cache.get(session)
+            for f in missing:
+                default = snap.default(self.r.tag, f)
+                if default is not None:
+                    values[f] = default
 
     async def visible_id(
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
     ) -> bool:
         """Whether ``record_id`` is a live record the principal may read (for references)."""
-        stmt = self.visible(principal).where(self.m.id == record_id)
-        return await session.scalar(select(stmt.exists())) is True
+        stmt = self._statement(
+            ("visible_id",),
+            principal,
+            lambda p: select(self.visible(p).where(self.m.id == bindparam("record_id")).exists()),
+        )
+        params = {"record_id": record_id, **access.bind_values(principal)}
+        return await session.scalar(stmt, params) is True
 
     async def check_parent(
         self, session: AsyncSession, principal: Principal, parent_id: uuid.UUID, existing: Any
@@ -256,20 +347,29 @@ class Records:
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
     ) -> bool:
         """Whether ``record_id`` is a live record the principal may read and change."""
-        stmt = (
-            self.visible(principal)
-            .where(self.m.id == record_id)
-            .where(write_clause(self.m, principal, self.r.sharing))
+        stmt = self._statement(
+            ("writable_id",),
+            principal,
+            lambda p: select(
+                self.visible(p)
+                .where(self.m.id == bindparam("record_id"))
+                .where(write_clause(self.m, p, self.r.sharing))
+                .exists()
+            ),
         )
-        return await session.scalar(select(stmt.exists())) is True
+        params = {"record_id": record_id, **access.bind_values(principal)}
+        return await session.scalar(stmt, params) is True
 
     async def create(self, session: AsyncSession, principal: Principal, data: BaseModel) -> Any:
         values = data.model_dump(exclude_unset=False)
+        custom = values.pop("custom_fields", None)
         if hasattr(self.m, "owner_id") and values.get("owner_id") is None:
             if principal.user_id is None:
                 raise invalid("owner_id", "required", "A service client must name the owner")
             values["owner_id"] = principal.user_id
+        await self._picklist_defaults(session, data, values)
         await self._validate(session, principal, values, None)
+        values["custom_fields"] = await custom_fields.prepare(session, self.r.name, custom, None)
         row = self.m(**values, created_by=principal.user_id, updated_by=principal.user_id)
         session.add(row)
         await session.flush()
@@ -320,7 +420,12 @@ class Records:
     ) -> Any:
         row = await self._for_write(session, principal, record_id, if_match)
         changes = data.model_dump(exclude_unset=True)
+        custom = changes.pop("custom_fields", None)
         await self._validate(session, principal, changes, row)
+        if custom:
+            changes["custom_fields"] = await custom_fields.prepare(
+                session, self.r.name, custom, row.custom_fields
+            )
         return await self.change(session, principal, row, changes)
 
     async def lock_for_write(
@@ -339,7 +444,10 @@ class Records:
         for name, new in values.items():
             old = getattr(row, name)
             if old != new:
-                diffs[name] = (old, new)
+                if name == "custom_fields":  # history per key: custom_fields.<name>
+                    diffs.update(custom_fields.diff(old, new))
+                else:
+                    diffs[name] = (old, new)
                 setattr(row, name, new)
         if diffs:
             row.version += 1
@@ -359,22 +467,38 @@ class Records:
         if_match: str | None,
     ) -> None:
         row = await self._for_write(session, principal, record_id, if_match)
-        row.deleted_at = clock.now()
+        now = clock.now()
+        row.deleted_at = now
         row.deleted_by = principal.user_id
         row.version += 1
         await session.flush()
         await self._log(session, principal, row, "delete")
+        # Its children go to the recycle bin with it, whoever owns them (as in Salesforce).
+        await recycle.delete_children(session, principal, REGISTRY, self.r, row, now)
 
     async def restore(
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
     ) -> Any:
         row = await self._for_write(session, principal, record_id, None, deleted=True)
+        await recycle.check_restorable(session, REGISTRY, self.r, row)
         row.deleted_at = None
         row.deleted_by = None
+        row.deleted_with = None
         row.version += 1
         await session.flush()
         await self._log(session, principal, row, "restore")
+        await recycle.restore_children(session, principal, REGISTRY, self.r, row, clock.now())
         return row
+
+    async def purge(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, limit: int
+    ) -> dict[str, int]:
+        """Hard-delete a record in the recycle bin now, with what was deleted with it. The
+        caller must be able to change it (404 when invisible, 403 when read-only)."""
+        row = await self._for_write(session, principal, record_id, None, deleted=True)
+        return await recycle.purge_deletion(
+            session, REGISTRY, self.r, row, now=clock.now(), by=principal.user_id, limit=limit
+        )
 
     async def history(
         self,
@@ -428,10 +552,20 @@ class HistoryEntry(BaseModel):
 def build_router(resource: Resource) -> APIRouter:
     """The HTTP surface of a resource: `/api/v1/<name>` with the standard operations."""
     REGISTRY[resource.name] = resource
+    if resource.parent is not None:
+        parent_name, column = resource.parent
+        follow_parent(
+            resource.model,
+            column,
+            lambda: (REGISTRY[parent_name].model, REGISTRY[parent_name].sharing),
+        )
     records = Records(resource)
     r, tag, label = resource, resource.tag, resource.label
     router = APIRouter(prefix=f"/api/v1/{r.name}", tags=[tag])
     read, write = f"{r.scope}:read", f"{r.scope}:write"
+    # Every object takes and shows its custom fields (app/customfields).
+    r.out = custom_fields.showing(r.out)
+    r.create, r.update = custom_fields.accepting(r.create), custom_fields.accepting(r.update)
     Out, Create, Update = r.out, r.create, r.update
     IfMatch = Annotated[str | None, Header(description="ETag from a previous read")]
     filter_doc = [
@@ -448,10 +582,10 @@ def build_router(resource: Resource) -> APIRouter:
 
     sortable_list = ", ".join((*r.sortable, "id"))
 
-    def out(row, response: Response | None = None):
+    async def out(session, row, response: Response | None = None):
         if response is not None:
             response.headers["ETag"] = etag(row.version)
-        return Out.model_validate(row)
+        return (await records.present(session, [row]))[0]
 
     @router.get(
         "",
@@ -473,6 +607,8 @@ def build_router(resource: Resource) -> APIRouter:
         ] = None,
         q: Annotated[str | None, Query(max_length=200, description="Text search")] = None,
     ):
+        """Filter as `?field[op]=value` on the fields below, and on custom fields as
+        `?custom_fields.<name>[op]=value`, compared as their type (numbers as numbers)."""
         rows, nxt = await records.find(
             session,
             principal,
@@ -482,7 +618,7 @@ def build_router(resource: Resource) -> APIRouter:
             sort=sort,
             q=q,
         )
-        return {"data": [Out.model_validate(x) for x in rows], "next_cursor": nxt}
+        return {"data": await records.present(session, rows), "next_cursor": nxt}
 
     @router.post(
         "",
@@ -500,7 +636,7 @@ def build_router(resource: Resource) -> APIRouter:
     ):
         row = await records.create(session, principal, body)
         response.headers["Location"] = f"/api/v1/{r.name}/{row.id}"
-        return out(row, response)
+        return await out(session, row, response)
 
     @router.get(
         "/{record_id}",
@@ -515,7 +651,7 @@ def build_router(resource: Resource) -> APIRouter:
         record_id: uuid.UUID,
         response: Response,
     ):
-        return out(await records.get(session, principal, record_id), response)
+        return await out(session, await records.get(session, principal, record_id), response)
 
     @router.patch(
         "/{record_id}",
@@ -533,7 +669,8 @@ def build_router(resource: Resource) -> APIRouter:
         if_match: IfMatch = None,
     ):
         """Change some fields. Send `If-Match` with the ETag you read to refuse lost updates."""
-        return out(await records.update(session, principal, record_id, body, if_match), response)
+        row = await records.update(session, principal, record_id, body, if_match)
+        return await out(session, row, response)
 
     @router.delete(
         "/{record_id}",
@@ -563,7 +700,7 @@ def build_router(resource: Resource) -> APIRouter:
         record_id: uuid.UUID,
         response: Response,
     ):
-        return out(await records.restore(session, principal, record_id), response)
+        return await out(session, await records.restore(session, principal, record_id), response)
 
     @router.get(
         "/{record_id}/history",
@@ -605,10 +742,10 @@ def build_router(resource: Resource) -> APIRouter:
             has this `external_id`, updates it (200) when one does."""
             row, created = await records.upsert(session, principal, external_id, body)
             response.status_code = 201 if created else 200
-            return out(row, response)
+            return await out(session, row, response)
 
     router.records = records  # type: ignore[attr-defined]
     return router
 
 
-__all__ = ["REGISTRY", "Records", "Resource", "build_router", "invalid"]
+__all__ = ["REGISTRY", "Cascade", "Records", "Resource", "build_router", "invalid"]

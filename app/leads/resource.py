@@ -5,9 +5,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing
+from app.activities.cascades import activities_of
 from app.auth.principal import Principal
 from app.kit.errors import InvalidStateTransition
-from app.kit.resource import Records, Resource, build_router
+from app.kit.resource import Cascade, Records, Resource, build_router
 from app.leads import schemas
 from app.models import Lead
 
@@ -50,8 +51,10 @@ resource = Resource(
     sortable=("last_name", "company", "status", "created_at", "updated_at"),
     searchable=("first_name", "last_name", "company", "email", "phone"),
     label="lead",
+    picklists=("status", "lead_source", "rating", "industry"),
     required=("last_name", "company", "status", "do_not_call", "has_opted_out_of_email"),
     validate=validate,
+    children=(Cascade("campaign-members", "lead_id"), *activities_of("lead", person=True)),
 )
 router = build_router(resource)
 records: Records = router.records

@@ -3,11 +3,14 @@
 import uuid
 from typing import Annotated
 
-from fastapi import Response
+import orjson
+from fastapi import Request, Response
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.principal import Principal, require
+from app.kit import errors
 from app.kit.db import Session
-from app.kit.errors import problem_responses
+from app.kit.errors import AppError, problem_responses
 from app.leads import schemas, service
 from app.leads.resource import records, resource, router
 
@@ -37,10 +40,46 @@ async def convert(
         session, principal, record_id, body
     )
     response.headers["ETag"] = f'"{lead.version}"'
-    return schemas.LeadConvertResult(
-        lead_id=lead.id,
-        account_id=account_id,
-        contact_id=contact_id,
-        opportunity_id=opportunity_id,
-        lead=schemas.Lead.model_validate(lead),
-    )
+    return service.convert_result(lead, account_id, contact_id, opportunity_id)
+
+
+@router.post(
+    "/convert",
+    name="convert_many",
+    summary="Convert up to 100 leads",
+    response_model=schemas.LeadBulkConvertResult,
+    responses=problem_responses(400, 401, 403, 422),
+)
+async def convert_many(
+    request: Request,
+    session: Session,
+    principal: Annotated[Principal, require("leads:convert")],
+    body: schemas.LeadBulkConvert,
+):
+    """Convert up to 100 leads, each with the options of a single conversion plus its
+    `lead_id`. Each lead is converted on its own: one that fails (a lead you cannot see is a
+    404, one already converted a 409, a bad option a 422) leaves the others converted. The
+    answer is 200 with one result per conversion, in order: `status` 200 and the `body` a
+    single conversion answers, or the error `status` and its `problem` document."""
+    results: list[schemas.LeadBulkConverted | schemas.LeadBulkConvertFailed] = []
+    outcomes = await service.convert_each(session, principal, body.conversions)
+    for item, outcome in zip(body.conversions, outcomes, strict=True):
+        if isinstance(outcome, schemas.LeadConvertResult):
+            results.append(schemas.LeadBulkConverted(lead_id=item.lead_id, body=outcome))
+            continue
+        if isinstance(outcome, AppError):
+            response = await errors.app_error_handler(request, outcome)
+        elif isinstance(outcome, IntegrityError):
+            response = await errors.integrity_error_handler(request, outcome)
+        else:
+            response = await errors.dbapi_error_handler(request, outcome)
+        if response.status_code >= 500:
+            raise outcome
+        results.append(
+            schemas.LeadBulkConvertFailed(
+                lead_id=item.lead_id,
+                status=response.status_code,
+                problem=orjson.loads(response.body),
+            )
+        )
+    return schemas.LeadBulkConvertResult(results=results)

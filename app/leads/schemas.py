@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -27,7 +27,11 @@ class LeadCreate(_LeadFields):
     last_name: LastName
     company: Company
     owner_id: uuid.UUID | None = Field(None, description="Defaults to the caller")
-    status: Short = "Open - Not Contacted"
+    status: Short | None = Field(
+        None,
+        description="An active lead status; defaults to the picklist's default value"
+        " ('Open - Not Contacted' unless an administrator changed it)",
+    )
     do_not_call: bool = False
     has_opted_out_of_email: bool = False
 
@@ -76,7 +80,11 @@ class LeadConvert(BaseModel):
     )
     create_opportunity: bool = True
     opportunity_name: Annotated[str, StringConstraints(min_length=1, max_length=255)] | None = None
-    converted_status: Short = "Closed - Converted"
+    converted_status: Short | None = Field(
+        None,
+        description="An active lead status flagged is_converted; defaults to the first one"
+        " ('Closed - Converted' unless an administrator changed the picklist)",
+    )
     owner_id: uuid.UUID | None = Field(
         None, description="Owner of the new records and the lead's open activities"
     )
@@ -91,3 +99,33 @@ class LeadConvertResult(BaseModel):
     contact_id: uuid.UUID
     opportunity_id: uuid.UUID | None
     lead: Lead
+
+
+class LeadBulkConvertItem(LeadConvert):
+    lead_id: uuid.UUID
+
+
+class LeadBulkConvert(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversions: list[LeadBulkConvertItem] = Field(
+        min_length=1, max_length=100, description="Up to 100 leads, each converted on its own"
+    )
+
+
+class LeadBulkConverted(BaseModel):
+    lead_id: uuid.UUID
+    status: Literal[200] = 200
+    body: LeadConvertResult
+
+
+class LeadBulkConvertFailed(BaseModel):
+    lead_id: uuid.UUID
+    status: int = Field(description="What a single conversion of this lead would have answered")
+    problem: dict[str, Any] = Field(description="An RFC 9457 problem document (see Problem)")
+
+
+class LeadBulkConvertResult(BaseModel):
+    results: list[LeadBulkConverted | LeadBulkConvertFailed] = Field(
+        description="One per requested conversion, in the order given"
+    )

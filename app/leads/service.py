@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import schemas as account_schemas
@@ -16,18 +17,17 @@ from app.auth.principal import Principal
 from app.contacts import schemas as contact_schemas
 from app.contacts.router import records as contacts
 from app.kit import clock
-from app.kit.errors import InvalidStateTransition
+from app.kit.errors import AppError, InvalidStateTransition
 from app.kit.ids import new_id
 from app.kit.resource import invalid
 from app.leads.resource import records as leads
-from app.leads.schemas import LeadConvert
+from app.leads.schemas import Lead as LeadSchema
+from app.leads.schemas import LeadBulkConvertItem, LeadConvert, LeadConvertResult
 from app.models import CampaignMember, Contact, Event, Lead, Note, Task
 from app.opportunities import schemas as opportunity_schemas
 from app.opportunities.router import records as opportunities
-from app.opportunities.stages import DEFAULT_STAGE
+from app.picklists.cache import picklists
 
-# Lead statuses that mean "converted"; a conversion must use one of them.
-CONVERTED_STATUSES = frozenset({"Closed - Converted"})
 OPEN_TASK_STATUSES = ("Not Started", "In Progress", "Waiting on someone else", "Deferred")
 
 ACCOUNT_FROM_LEAD = {
@@ -76,11 +76,15 @@ def _fill_empty(record: Any, wanted: dict[str, Any]) -> dict[str, Any]:
 async def convert(
     session: AsyncSession, principal: Principal, lead_id: uuid.UUID, data: LeadConvert
 ) -> tuple[Lead, uuid.UUID, uuid.UUID, uuid.UUID | None]:
-    if data.converted_status not in CONVERTED_STATUSES:
+    # The converted status must be an active lead status flagged is_converted (Salesforce's
+    # LeadStatus.IsConverted); without one, the first such status.
+    converted = (await picklists.get(session)).converted_statuses()
+    status = data.converted_status or (converted[0] if converted else None)
+    if status not in converted:
         raise invalid(
             "converted_status",
-            "invalid",
-            f"Use a converted status: {', '.join(sorted(CONVERTED_STATUSES))}",
+            "invalid_picklist_value",
+            f"Use a converted lead status: {', '.join(converted) or 'none is active'}",
         )
     if data.account_id and data.account:
         raise invalid("account", "invalid", "Give account_id or account, not both")
@@ -148,7 +152,6 @@ async def convert(
                 name=data.opportunity_name or f"{account.name}-",
                 account_id=account.id,
                 close_date=_end_of_quarter(clock.now().date()),
-                stage=DEFAULT_STAGE,
                 lead_source=lead.lead_source,
                 **owner,
             ),
@@ -165,13 +168,46 @@ async def convert(
         {
             "is_converted": True,
             "converted_at": now,
-            "status": data.converted_status,
+            "status": status,
             "converted_account_id": account.id,
             "converted_contact_id": contact.id,
             "converted_opportunity_id": opportunity_id,
         },
     )
     return lead, account.id, contact.id, opportunity_id
+
+
+def convert_result(
+    lead: Lead, account_id: uuid.UUID, contact_id: uuid.UUID, opportunity_id: uuid.UUID | None
+) -> LeadConvertResult:
+    return LeadConvertResult(
+        lead_id=lead.id,
+        account_id=account_id,
+        contact_id=contact_id,
+        opportunity_id=opportunity_id,
+        lead=LeadSchema.model_validate(lead),
+    )
+
+
+Outcome = LeadConvertResult | AppError | DBAPIError
+
+
+async def convert_each(
+    session: AsyncSession, principal: Principal, items: list[LeadBulkConvertItem]
+) -> list[Outcome]:
+    """Convert lead by lead, each in its own savepoint: a failure undoes only its own lead's
+    work (Salesforce's convertLead reports per lead too). Outcomes in the order given: the
+    result, or the error its conversion raised."""
+    outcomes: list[Outcome] = []
+    for item in items:
+        data = LeadConvert.model_validate(item.model_dump(exclude={"lead_id"}, exclude_unset=True))
+        try:
+            async with session.begin_nested():
+                done = await convert(session, principal, item.lead_id, data)
+                outcomes.append(convert_result(*done))
+        except (AppError, DBAPIError) as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
 async def _move_related(

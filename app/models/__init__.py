@@ -4,6 +4,7 @@ from app.models.accounts import Account, AccountType
 from app.models.activities import Event, Note, Task
 from app.models.base import Base
 from app.models.campaigns import Campaign, CampaignMember
+from app.models.custom_fields import CustomField, CustomFieldType
 from app.models.history import Change, FieldHistory
 from app.models.idempotency import IdempotencyKey
 from app.models.oauth import (
@@ -22,7 +23,9 @@ from app.models.opportunities import (
     OpportunityStageHistory,
 )
 from app.models.people import Contact, Lead
+from app.models.picklists import PicklistValue
 from app.models.products import PriceBook, PriceBookEntry, Product
+from app.models.sharing import Sharing, SharingSetting
 from app.models.users import PartnerRole, Role, User, UserKind
 
 __all__ = [
@@ -36,6 +39,8 @@ __all__ = [
     "CampaignMember",
     "Change",
     "Contact",
+    "CustomField",
+    "CustomFieldType",
     "Event",
     "FieldHistory",
     "ForecastCategory",
@@ -47,12 +52,15 @@ __all__ = [
     "OpportunityLineItem",
     "OpportunityStageHistory",
     "PartnerRole",
+    "PicklistValue",
     "PriceBook",
     "PriceBookEntry",
     "Product",
     "RefreshToken",
     "RevokedAccessToken",
     "Role",
+    "Sharing",
+    "SharingSetting",
     "SigningKey",
     "Task",
     "User",

@@ -2,9 +2,10 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from app.kit.clock import now
@@ -34,6 +35,32 @@ class RecordMixin(IdMixin, TimestampMixin):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The record whose deletion took this one into the recycle bin (an account for its contacts);
+    # null for a record deleted on its own. Restoring that record restores exactly these.
+    deleted_with: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # Values of the object's custom fields by API name (app/customfields); unset ones are absent.
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, default=dict, server_default=text("'{}'::jsonb")
+    )
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)
+        table = cls.__dict__.get("__table__")
+        if table is None or "deleted_with" not in table.c:
+            return
+        # Partial indexes hold only recycle-bin rows: free for live rows, and the bin listing,
+        # the purge and a cascade restore never scan a table.
+        Index(
+            f"ix_{table.name}_recycle_bin",
+            table.c.deleted_at,
+            table.c.id,
+            postgresql_where=table.c.deleted_at.is_not(None),
+        )
+        Index(
+            f"ix_{table.name}_deleted_with",
+            table.c.deleted_with,
+            postgresql_where=table.c.deleted_with.is_not(None),
+        )
 
 
 class OwnedMixin:

@@ -40,8 +40,11 @@ class Change(Base):
     )
     object_type: Mapped[str] = mapped_column(String(60))
     record_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
-    op: Mapped[str] = mapped_column(String(20))  # create, update, delete, restore
+    op: Mapped[str] = mapped_column(String(20))  # create, update, delete, restore, purge
     changed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Purge entries only: the owner of the record when it was purged, so the feed can still apply
+    # record access to a record that no longer exists.
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
     __table_args__ = (Index("ix_changes_xid_seq", "xid", "seq"),)

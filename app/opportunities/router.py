@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing
 from app.accounts.router import records as accounts
+from app.activities.cascades import activities_of
 from app.auth.principal import Principal, require
 from app.campaigns.router import campaigns
 from app.kit import filtering
 from app.kit.db import Session
 from app.kit.errors import Forbidden, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Cascade, Records, Resource, build_router, invalid
 from app.models import Opportunity, OpportunityLineItem, OpportunityStageHistory, PriceBookEntry
 from app.opportunities import schemas, service
 from app.products.router import entries
@@ -25,7 +26,7 @@ from app.products.router import entries
 async def validate(
     session: AsyncSession, principal: Principal, values: dict[str, Any], existing
 ) -> None:
-    service.apply_stage(values, existing)
+    await service.apply_stage(session, values, existing)
     for field_name, refs, what in (
         ("account_id", accounts, "account"),
         ("partner_account_id", accounts, "account"),
@@ -72,10 +73,15 @@ resource = Resource(
     sortable=("name", "amount", "close_date", "stage", "probability", "created_at", "updated_at"),
     searchable=("name", "next_step"),
     label="opportunity",
+    picklists=("stage", "type", "lead_source"),
     required=("name", "close_date", "stage", "currency_code"),
     validate=validate,
     scope_name="opportunities",
     after_write=after_write,
+    children=(
+        Cascade("opportunity-line-items", "opportunity_id"),
+        *activities_of("opportunity"),
+    ),
 )
 router = build_router(resource)
 records: Records = router.records
@@ -176,6 +182,7 @@ line_items_resource = Resource(
     required=("quantity",),  # and unit_price, which defaults to the entry's price
     validate=validate_line_item,
     scope_name="opportunities",
+    parent=("opportunities", "opportunity_id"),
 )
 line_items_router = build_router(line_items_resource)
 line_items: Records = line_items_router.records

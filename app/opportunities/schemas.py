@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.accounts.schemas import Currency, Money, Name
 from app.contacts.schemas import RecordOut
 from app.models.opportunities import ForecastCategory
-from app.opportunities.stages import DEFAULT_STAGE
 
 StageName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Percent = Annotated[int, Field(ge=0, le=100)]
@@ -33,7 +32,11 @@ class OpportunityCreate(_OpportunityFields):
 
     name: Name
     close_date: date
-    stage: StageName = DEFAULT_STAGE
+    stage: StageName | None = Field(
+        None,
+        description="An active value of the stage picklist; defaults to its default value"
+        " ('Prospecting' unless an administrator changed it)",
+    )
     owner_id: uuid.UUID | None = Field(None, description="Defaults to the caller")
     currency_code: Currency = "USD"
 

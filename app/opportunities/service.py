@@ -3,31 +3,35 @@
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit import clock
 from app.kit.resource import invalid
 from app.models import Opportunity, OpportunityLineItem, OpportunityStageHistory
-from app.opportunities.stages import STAGES
+from app.picklists.cache import picklists
 
 TRACKED = ("stage", "amount", "probability", "close_date")
 
 
-def apply_stage(values: dict[str, Any], existing: Opportunity | None) -> None:
-    """Check the stage; fill probability and forecast category from it unless given; derive
-    is_closed and is_won."""
+async def apply_stage(
+    session: AsyncSession, values: dict[str, Any], existing: Opportunity | None
+) -> None:
+    """Fill probability and forecast category from the stage's picklist value unless given;
+    derive is_closed and is_won from it. (The resource machinery has already refused a stage
+    that is not an active value of the picklist.)"""
     if existing is not None and ("stage" not in values or values["stage"] == existing.stage):
         return
     name = values.get("stage")
-    stage = STAGES.get(name) if name is not None else None
-    if stage is None:
-        known = ", ".join(STAGES)
-        raise invalid("stage", "invalid_choice", f"Unknown stage '{name}'; one of: {known}")
+    snap = await picklists.get(session)
+    stage = snap.entry("opportunities", "stage", name) if name is not None else None
+    if stage is None or stage.probability is None:
+        raise invalid("stage", "invalid_picklist_value", f"Unknown stage '{name}'")
     if values.get("probability") is None:
         values["probability"] = stage.probability
     if values.get("forecast_category") is None:
         values["forecast_category"] = stage.forecast_category
-    values["is_closed"] = stage.is_closed
-    values["is_won"] = stage.is_won
+    values["is_closed"] = bool(stage.is_closed)
+    values["is_won"] = bool(stage.is_won)
 
 
 def record_stage_history(session, principal, row: Opportunity, diffs: dict | None) -> None:

@@ -1,5 +1,6 @@
-"""The opportunity stages and what each implies. A module-level table, so that a picklist
-feature can later replace it with configurable values."""
+"""The Salesforce standard opportunity stages a fresh database is seeded with (the picklist
+migration b1c0ffee0001 holds a frozen copy). The application reads stages from the picklist
+(app/picklists), where administrators change them; this table is the reference for tests."""
 
 from dataclasses import dataclass
 

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing
+from app.activities.cascades import activities_of
 from app.auth.principal import Principal
 from app.kit.errors import Conflict
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Cascade, Records, Resource, build_router, invalid
 from app.models import PriceBook, PriceBookEntry, Product
 from app.products import schemas
 
@@ -38,6 +39,7 @@ products_resource = Resource(
     label="product",
     required=("name", "is_active"),
     scope_name="products",
+    children=(Cascade("price-book-entries", "product_id"), *activities_of("product")),
 )
 products_router = build_router(products_resource)
 products: Records = products_router.records
@@ -72,6 +74,7 @@ price_books_resource = Resource(
     required=("name", "is_active", "is_standard"),
     validate=validate_price_book,
     scope_name="products",
+    children=(Cascade("price-book-entries", "price_book_id"),),
 )
 price_books_router = build_router(price_books_resource)
 price_books: Records = price_books_router.records

@@ -93,7 +93,7 @@ async def test_existing_account_gets_only_empty_fields_and_no_opportunity(client
     _, h = rep
     acc = (
         await client.post(
-            "/api/v1/accounts", json={"name": "Navy", "industry": "Defense"}, headers=h
+            "/api/v1/accounts", json={"name": "Navy", "industry": "Engineering"}, headers=h
         )
     ).json()
     lead = await _lead(client, h)
@@ -106,7 +106,7 @@ async def test_existing_account_gets_only_empty_fields_and_no_opportunity(client
     assert r.json()["account_id"] == acc["id"] and r.json()["opportunity_id"] is None
     account = await session.get(Account, uuid.UUID(acc["id"]))
     await session.refresh(account)
-    assert account.industry == "Defense"  # kept
+    assert account.industry == "Engineering"  # kept
     assert account.phone == "+1 555 0100"  # was empty: filled
 
 

@@ -1,0 +1,1 @@
+"""Custom fields: typed, validated values kept with every record, defined per object."""

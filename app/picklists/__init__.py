@@ -1,0 +1,1 @@
+"""Picklists: the configurable values of records' picklist fields (app/models/picklists.py)."""
