@@ -19,7 +19,7 @@ from fastapi.openapi.models import (
     OAuthFlows,
 )
 from fastapi.security import OAuth2, SecurityScopes
-from sqlalchemy import exists, false, select
+from sqlalchemy import bindparam, exists, false, select
 
 from app.auth import scopes as scope_catalog
 from app.auth import tokens
@@ -92,13 +92,34 @@ def _invalid(detail: str) -> Unauthorized:
     )
 
 
+def _lookup(with_user: bool, with_grant: bool):
+    """The one query that checks a verified token against the database. Built once per shape
+    with bound parameters, so each request reuses the compiled statement."""
+    grant_revoked = (
+        exists().where(Grant.id == bindparam("sid"), Grant.revoked_at.is_not(None))
+        if with_grant
+        else false()
+    )
+    stmt = select(
+        ApiClient,
+        User,
+        exists().where(RevokedAccessToken.jti == bindparam("jti")).label("jti_revoked"),
+        grant_revoked.label("grant_revoked"),
+    ).where(ApiClient.client_id == bindparam("client_id"))
+    return stmt.outerjoin(User, User.id == bindparam("user_id") if with_user else false())
+
+
+_LOOKUP = {(u, g): _lookup(u, g) for u in (False, True) for g in (False, True)}
+
+
 async def resolve(request: Request, session, token: str) -> Principal:
     """Verify an access token and load the principal it stands for."""
     state = request.app.state
     try:
-        kid = tokens.unverified_kid(token)
-        if kid and not state.keyring.has(kid):
-            await state.keyring.maybe_reload(state.engine, force=True)
+        if not tokens.is_verified(token, state.settings):
+            kid = tokens.unverified_kid(token)
+            if kid and not state.keyring.has(kid):
+                await state.keyring.maybe_reload(state.engine, force=True)
         claims = tokens.decode(token, state.keyring, state.settings)
     except tokens.InvalidToken as exc:
         raise _invalid("The access token is invalid or expired") from exc
@@ -112,16 +133,13 @@ async def resolve(request: Request, session, token: str) -> Principal:
             raise _invalid("The access token is invalid or expired") from exc
 
     sid = claims.get("sid")
-    stmt = select(
-        ApiClient,
-        User,
-        exists().where(RevokedAccessToken.jti == claims["jti"]).label("jti_revoked"),
-        (exists().where(Grant.id == sid, Grant.revoked_at.is_not(None)) if sid else false()).label(
-            "grant_revoked"
-        ),
-    ).where(ApiClient.client_id == claims["client_id"])
-    stmt = stmt.outerjoin(User, User.id == user_id if user_id else false())
-    row = (await session.execute(stmt)).first()
+    stmt = _LOOKUP[(user_id is not None, sid is not None)]
+    params = {"client_id": claims["client_id"], "jti": claims["jti"]}
+    if user_id is not None:
+        params["user_id"] = user_id
+    if sid is not None:
+        params["sid"] = sid
+    row = (await session.execute(stmt, params)).first()
     if row is None:
         raise _invalid("The access token is invalid or expired")
     client, user, jti_revoked, grant_revoked = row

@@ -14,10 +14,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing, read_clause, write_clause
+from app.access import shapes as access
 from app.auth.principal import Principal, require
 from app.kit import clock, filtering, sorting
 from app.kit.db import Session
@@ -106,6 +107,18 @@ class Records:
     def __init__(self, resource: Resource) -> None:
         self.r = resource
         self.m = resource.model
+        self._statements: dict[tuple, Any] = {}
+
+    def _statement(self, key: tuple, principal: Principal, build: Callable[[Principal], Any]):
+        """A statement built once per kind of principal (ids as bind parameters; execute it with
+        ``access.bind_values(principal)``), so the hot paths skip building and cache-keying SQL."""
+        full = (key, access.shape(principal))
+        stmt = self._statements.get(full)
+        if stmt is None:
+            if len(self._statements) > 1000:
+                self._statements.clear()
+            stmt = self._statements[full] = build(access.template(principal))
+        return stmt
 
     # --- reading ------------------------------------------------------------------------
 
@@ -151,9 +164,12 @@ class Records:
     async def get(
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, deleted=False
     ) -> Any:
-        row = await session.scalar(
-            self.visible(principal, deleted=deleted).where(self.m.id == record_id)
+        stmt = self._statement(
+            ("get", deleted),
+            principal,
+            lambda p: self.visible(p, deleted=deleted).where(self.m.id == bindparam("record_id")),
         )
+        row = await session.scalar(stmt, {"record_id": record_id, **access.bind_values(principal)})
         if row is None:
             raise NotFound(f"No such {self.r.label}")
         return row
@@ -167,13 +183,18 @@ class Records:
         *,
         deleted: bool = False,
     ) -> Any:
-        stmt = (
-            self.visible(principal, deleted=deleted)
-            .where(self.m.id == record_id)
-            .add_columns(write_clause(self.m, principal, self.r.sharing).label("may_write"))
-            .with_for_update(of=self.m)
+        stmt = self._statement(
+            ("for_write", deleted),
+            principal,
+            lambda p: (
+                self.visible(p, deleted=deleted)
+                .where(self.m.id == bindparam("record_id"))
+                .add_columns(write_clause(self.m, p, self.r.sharing).label("may_write"))
+                .with_for_update(of=self.m)
+            ),
         )
-        found = (await session.execute(stmt)).first()
+        params = {"record_id": record_id, **access.bind_values(principal)}
+        found = (await session.execute(stmt, params)).first()
         if found is None:
             raise NotFound(f"No such {self.r.label}")
         row, may_write = found
@@ -235,8 +256,13 @@ class Records:
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
     ) -> bool:
         """Whether ``record_id`` is a live record the principal may read (for references)."""
-        stmt = self.visible(principal).where(self.m.id == record_id)
-        return await session.scalar(select(stmt.exists())) is True
+        stmt = self._statement(
+            ("visible_id",),
+            principal,
+            lambda p: select(self.visible(p).where(self.m.id == bindparam("record_id")).exists()),
+        )
+        params = {"record_id": record_id, **access.bind_values(principal)}
+        return await session.scalar(stmt, params) is True
 
     async def check_parent(
         self, session: AsyncSession, principal: Principal, parent_id: uuid.UUID, existing: Any
@@ -256,12 +282,18 @@ class Records:
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
     ) -> bool:
         """Whether ``record_id`` is a live record the principal may read and change."""
-        stmt = (
-            self.visible(principal)
-            .where(self.m.id == record_id)
-            .where(write_clause(self.m, principal, self.r.sharing))
+        stmt = self._statement(
+            ("writable_id",),
+            principal,
+            lambda p: select(
+                self.visible(p)
+                .where(self.m.id == bindparam("record_id"))
+                .where(write_clause(self.m, p, self.r.sharing))
+                .exists()
+            ),
         )
-        return await session.scalar(select(stmt.exists())) is True
+        params = {"record_id": record_id, **access.bind_values(principal)}
+        return await session.scalar(stmt, params) is True
 
     async def create(self, session: AsyncSession, principal: Principal, data: BaseModel) -> Any:
         values = data.model_dump(exclude_unset=False)

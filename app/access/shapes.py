@@ -1,0 +1,47 @@
+"""Access statements built once per *kind* of principal.
+
+An access clause depends on what kind of principal asks (its kind, admin flag, scopes, which ids
+it has) and on which ids it has. :func:`template` gives a stand-in principal whose ids are bind
+parameters, so a statement built from it can be cached under :func:`shape` and executed with
+:func:`bind_values`: the same compiled SQL for every rep, only the values differ. Every id field
+is a parameter, so no caller's id can be baked into a statement another caller reuses.
+"""
+
+from sqlalchemy import bindparam
+
+from app.auth.principal import Principal
+
+_ID_FIELDS = ("client_pk", "user_id", "role_id", "partner_account_id", "contact_id")
+
+
+def shape(principal: Principal) -> tuple:
+    return (
+        principal.kind,
+        principal.is_admin,
+        principal.scopes,
+        principal.partner_role,
+        *(getattr(principal, f) is None for f in _ID_FIELDS),
+    )
+
+
+def template(principal: Principal) -> Principal:
+    ids = {
+        f: None if getattr(principal, f) is None else bindparam(f"access_{f}")
+        for f in _ID_FIELDS
+    }
+    return Principal(
+        kind=principal.kind,
+        scopes=principal.scopes,
+        client_id="",
+        is_admin=principal.is_admin,
+        partner_role=principal.partner_role,
+        **ids,
+    )
+
+
+def bind_values(principal: Principal) -> dict[str, object]:
+    return {
+        f"access_{f}": getattr(principal, f)
+        for f in _ID_FIELDS
+        if getattr(principal, f) is not None
+    }
