@@ -26,8 +26,7 @@ def shape(principal: Principal) -> tuple:
 
 def template(principal: Principal) -> Principal:
     ids = {
-        f: None if getattr(principal, f) is None else bindparam(f"access_{f}")
-        for f in _ID_FIELDS
+        f: None if getattr(principal, f) is None else bindparam(f"access_{f}") for f in _ID_FIELDS
     }
     return Principal(
         kind=principal.kind,
