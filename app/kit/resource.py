@@ -179,7 +179,7 @@ class Records:
         q: str | None,
     ) -> tuple[list, str | None]:
         r = self.r
-        stmt = self.visible(principal, rows=True)
+        stmt = self._statement(("list",), principal, lambda p: self.visible(p, rows=True))
         where = filtering.build(params, {f: r.column(f) for f in (*r.filterable, "id")}, RESERVED)
         if where is not None:
             stmt = stmt.where(where)
@@ -194,7 +194,9 @@ class Records:
         if cursor:
             stmt = stmt.where(sorting.after_cursor(keys, decode_cursor(cursor)))
         stmt = sorting.order(stmt, keys).limit(limit + 1)
-        rows = list((await session.execute(stmt)).all())
+        result = await session.execute(stmt, access.bind_values(principal))
+        names = tuple(result.keys())
+        rows = [dict(zip(names, row, strict=True)) for row in result.all()]
         if len(rows) > limit:
             rows = rows[:limit]
             return rows, encode_cursor(sorting.cursor_values(rows[-1], keys))
@@ -221,10 +223,11 @@ class Records:
             lambda p: self.visible(p, rows=True).where(self.m.id == bindparam("record_id")),
         )
         params = {"record_id": record_id, **access.bind_values(principal)}
-        row = (await session.execute(stmt, params)).first()
+        result = await session.execute(stmt, params)
+        row = result.first()
         if row is None:
             raise NotFound(f"No such {self.r.label}")
-        return row
+        return dict(zip(result.keys(), row, strict=True))
 
     async def _for_write(
         self,
@@ -538,12 +541,12 @@ def build_router(resource: Resource) -> APIRouter:
 
     def record_response(row, status_code: int = 200, headers: dict | None = None) -> Response:
         # Serialised here rather than by FastAPI, which would validate the model a second time.
-        body = Out.model_validate(row).model_dump_json(by_alias=True)
+        record = Out.model_validate(row)
         return Response(
-            body,
+            record.model_dump_json(by_alias=True),
             status_code=status_code,
             media_type="application/json",
-            headers={"ETag": etag(row.version), **(headers or {})},
+            headers={"ETag": etag(record.version), **(headers or {})},
         )
 
     @router.get(
@@ -575,7 +578,8 @@ def build_router(resource: Resource) -> APIRouter:
             sort=sort,
             q=q,
         )
-        page = PageOut.model_validate({"data": rows, "next_cursor": nxt}, from_attributes=True)
+        # Plain dicts validate several times faster than attribute access on rows.
+        page = PageOut.model_validate({"data": rows, "next_cursor": nxt})
         return Response(page.model_dump_json(by_alias=True), media_type="application/json")
 
     @router.post(
