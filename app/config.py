@@ -18,7 +18,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DATABASE_URL", "ACCORD_DATABASE_URL")
     )
     data_dir: Path = Path(".accord")
-    db_pool_size: int = 10
+    # Connections kept open per worker; more concurrent requests than this open and close
+    # overflow connections, which costs a connect and fresh statement preparation each time.
+    db_pool_size: int = 20
     db_max_overflow: int = 10
     # Guards against a request waiting forever on a row lock or a runaway query.
     db_lock_timeout_ms: int = 3000

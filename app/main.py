@@ -65,6 +65,10 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         if app.state.session_factory is None:
             maker = db.make_sessionmaker(app.state.engine)
             app.state.session_factory = db.session_factory_for(maker)
+            # API reads run without BEGIN/COMMIT: each is one statement, so a transaction only
+            # added two round trips per request.
+            reads = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
+            app.state.read_session_factory = db.session_factory_for(db.make_sessionmaker(reads))
         await app.state.keyring.load(app.state.engine)
         # Until the job queue exists: each process purges the recycle bin now and then (an
         # advisory lock keeps it to one at a time).
@@ -124,6 +128,7 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.read_session_factory = None
     app.state.keyring = KeyRing(settings)
 
     errors.install(app)

@@ -80,6 +80,11 @@ _VERIFIED: OrderedDict[tuple[str, str, str], tuple[str, dict[str, Any]]] = Order
 _CACHE_SIZE = 10_000
 
 
+def is_verified(token: str, settings: Settings) -> bool:
+    """Whether this token's signature was already verified (its key need not be looked up)."""
+    return (token, settings.issuer, settings.jwt_audience) in _VERIFIED
+
+
 def _verified_claims(token: str, keyring: KeyRing, settings: Settings) -> tuple[str, dict]:
     cache_key = (token, settings.issuer, settings.jwt_audience)
     hit = _VERIFIED.get(cache_key)

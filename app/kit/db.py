@@ -98,9 +98,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """
     # A batch runs its operations inside its own transaction: it sets a factory on each
     # operation's scope, which wins over the application's.
-    factory: SessionFactory = request.scope.get("accord.session_factory") or (
-        request.app.state.session_factory
-    )
+    factory: SessionFactory | None = request.scope.get("accord.session_factory")
+    if factory is None:
+        state = request.app.state
+        factory = state.session_factory
+        if (
+            request.method == "GET"
+            and state.read_session_factory is not None
+            and request.scope["path"].startswith("/api/")
+        ):
+            factory = state.read_session_factory
     async with factory() as session:
         try:
             yield session

@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, insert, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing, follow_parent, read_clause, write_clause
 from app.access import shapes as access
-from app.auth.principal import Principal, require
+from app.auth.principal import Principal, PrincipalKind, require
 from app.customfields import values as custom_fields
 from app.kit import clock, filtering, recycle, sorting
 from app.kit.db import Session
@@ -31,6 +33,7 @@ from app.kit.errors import (
     ValidationFailed,
     problem_responses,
 )
+from app.kit.ids import new_id
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.kit.recycle import Cascade
 from app.models import User, UserKind
@@ -107,6 +110,39 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=64)
+def _log_statement(entries: int):
+    """History rows and the change-feed row in one statement (a data-modifying CTE): one round
+    trip, no ORM objects for rows nobody reads back, and compiled once per number of fields."""
+    history = (
+        insert(FieldHistory.__table__)
+        .values(
+            [
+                {
+                    "id": bindparam(f"id_{i}"),
+                    "object_type": bindparam("object_type"),
+                    "record_id": bindparam("record_id"),
+                    "field": bindparam(f"field_{i}"),
+                    "old_value": bindparam(f"old_{i}", type_=JSONB),
+                    "new_value": bindparam(f"new_{i}", type_=JSONB),
+                    "changed_by": bindparam("changed_by"),
+                    "changed_at": bindparam("changed_at"),
+                }
+                for i in range(entries)
+            ]
+        )
+        .cte("history")
+    )
+    change = insert(Change.__table__).values(
+        object_type=bindparam("object_type"),
+        record_id=bindparam("record_id"),
+        op=bindparam("op"),
+        changed_by=bindparam("changed_by"),
+        changed_at=bindparam("changed_at"),
+    )
+    return change.add_cte(history)
+
+
 def invalid(field_name: str, code: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         message, errors=[{"field": field_name, "code": code, "message": message}]
@@ -134,8 +170,11 @@ class Records:
 
     # --- reading ------------------------------------------------------------------------
 
-    def visible(self, principal: Principal, *, deleted: bool = False) -> Select:
-        stmt = select(self.m).where(read_clause(self.m, principal, self.r.sharing))
+    def visible(self, principal: Principal, *, deleted: bool = False, rows: bool = False) -> Select:
+        """Live (or deleted) records the principal may read: ORM objects, or with ``rows`` plain
+        rows of the table's columns (cheaper; what the read endpoints serialise)."""
+        what = select(*self.m.__table__.columns) if rows else select(self.m)
+        stmt = what.where(read_clause(self.m, principal, self.r.sharing))
         return stmt.where(
             self.m.deleted_at.is_not(None) if deleted else self.m.deleted_at.is_(None)
         )
@@ -152,7 +191,7 @@ class Records:
         q: str | None,
     ) -> tuple[list, str | None]:
         r = self.r
-        stmt = self.visible(principal)
+        stmt = self._statement(("list",), principal, lambda p: self.visible(p, rows=True))
         fields, equals = {f: r.column(f) for f in (*r.filterable, "id")}, None
         if any(k.startswith(custom_fields.PREFIX) for k, _ in params):
             more, equals = await custom_fields.filters(
@@ -173,7 +212,9 @@ class Records:
         if cursor:
             stmt = stmt.where(sorting.after_cursor(keys, decode_cursor(cursor)))
         stmt = sorting.order(stmt, keys).limit(limit + 1)
-        rows = list((await session.scalars(stmt)).all())
+        result = await session.execute(stmt, access.bind_values(principal))
+        names = tuple(result.keys())
+        rows = [dict(zip(names, row, strict=True)) for row in result.all()]
         if len(rows) > limit:
             rows = rows[:limit]
             return rows, encode_cursor(sorting.cursor_values(rows[-1], keys))
@@ -193,13 +234,30 @@ class Records:
         return row
 
     async def present(self, session: AsyncSession, rows: list) -> list[BaseModel]:
-        """Response bodies for ``rows``, showing every custom field of the object."""
+        """Response bodies for ``rows`` (ORM objects or the dicts ``read``/``find`` return),
+        showing every custom field of the object."""
         outs = [self.r.out.model_validate(x) for x in rows]
         if outs:
             defs = await custom_fields.definitions(session, self.r.name)
             for body, row in zip(outs, rows, strict=True):
-                body.custom_fields = defs.present(row.custom_fields)  # type: ignore[attr-defined]
+                stored = row["custom_fields"] if isinstance(row, dict) else row.custom_fields
+                body.custom_fields = defs.present(stored)  # type: ignore[attr-defined]
         return outs
+
+    async def read(self, session: AsyncSession, principal: Principal, record_id: uuid.UUID) -> Any:
+        """A live record the principal may read, as a dict of its columns (for responses; no ORM
+        object is built); 404 otherwise."""
+        stmt = self._statement(
+            ("read",),
+            principal,
+            lambda p: self.visible(p, rows=True).where(self.m.id == bindparam("record_id")),
+        )
+        params = {"record_id": record_id, **access.bind_values(principal)}
+        result = await session.execute(stmt, params)
+        row = result.first()
+        if row is None:
+            raise NotFound(f"No such {self.r.label}")
+        return dict(zip(result.keys(), row, strict=True))
 
     async def _for_write(
         self,
@@ -238,30 +296,22 @@ class Records:
         self, session: AsyncSession, principal: Principal, row, op: str, diffs: dict | None = None
     ) -> None:
         now = clock.now()
-        entries = (
+        entries = list(
             diffs.items() if diffs else [(op + "d" if op != "create" else "created", (None, None))]
         )
-        for name, (old, new) in entries:
-            session.add(
-                FieldHistory(
-                    object_type=self.r.object_type,
-                    record_id=row.id,
-                    field=name,
-                    old_value=_jsonable(old),
-                    new_value=_jsonable(new),
-                    changed_by=principal.user_id,
-                    changed_at=now,
-                )
-            )
-        session.add(
-            Change(
-                object_type=self.r.object_type,
-                record_id=row.id,
-                op=op,
-                changed_by=principal.user_id,
-                changed_at=now,
-            )
-        )
+        params: dict[str, Any] = {
+            "object_type": self.r.object_type,
+            "record_id": row.id,
+            "op": op,
+            "changed_by": principal.user_id,
+            "changed_at": now,
+        }
+        for i, (name, (old, new)) in enumerate(entries):
+            params[f"id_{i}"] = new_id()
+            params[f"field_{i}"] = name
+            params[f"old_{i}"] = _jsonable(old)
+            params[f"new_{i}"] = _jsonable(new)
+        await session.execute(_log_statement(len(entries)), params)
 
     async def _validate(
         self, session: AsyncSession, principal: Principal, values: dict[str, Any], existing: Any
@@ -270,7 +320,12 @@ class Records:
             if name in values and values[name] is None:
                 raise invalid(name, "required", f"{name} cannot be null")
         owner_id = values.get("owner_id")
-        if owner_id is not None and (existing is None or owner_id != existing.owner_id):
+        if (
+            owner_id is not None
+            and (existing is None or owner_id != existing.owner_id)
+            # The caller itself was found active and internal when its token was checked.
+            and not (owner_id == principal.user_id and principal.kind == PrincipalKind.user)
+        ):
             active = await session.scalar(
                 select(User.is_active).where(User.id == owner_id, User.kind == UserKind.internal)
             )
@@ -582,10 +637,24 @@ def build_router(resource: Resource) -> APIRouter:
 
     sortable_list = ", ".join((*r.sortable, "id"))
 
+    PageOut = Page[Out]
+
     async def out(session, row, response: Response | None = None):
         if response is not None:
             response.headers["ETag"] = etag(row.version)
         return (await records.present(session, [row]))[0]
+
+    async def record_response(
+        session, row, status_code: int = 200, headers: dict | None = None
+    ) -> Response:
+        # Serialised here rather than by FastAPI, which would validate the model a second time.
+        (record,) = await records.present(session, [row])
+        return Response(
+            record.model_dump_json(by_alias=True),
+            status_code=status_code,
+            media_type="application/json",
+            headers={"ETag": etag(record.version), **(headers or {})},
+        )
 
     @router.get(
         "",
@@ -618,7 +687,8 @@ def build_router(resource: Resource) -> APIRouter:
             sort=sort,
             q=q,
         )
-        return {"data": await records.present(session, rows), "next_cursor": nxt}
+        page = PageOut(data=await records.present(session, rows), next_cursor=nxt)
+        return Response(page.model_dump_json(by_alias=True), media_type="application/json")
 
     @router.post(
         "",
@@ -635,8 +705,8 @@ def build_router(resource: Resource) -> APIRouter:
         response: Response,
     ):
         row = await records.create(session, principal, body)
-        response.headers["Location"] = f"/api/v1/{r.name}/{row.id}"
-        return await out(session, row, response)
+        headers = {"Location": f"/api/v1/{r.name}/{row.id}"}
+        return await record_response(session, row, 201, headers)
 
     @router.get(
         "/{record_id}",
@@ -651,7 +721,7 @@ def build_router(resource: Resource) -> APIRouter:
         record_id: uuid.UUID,
         response: Response,
     ):
-        return await out(session, await records.get(session, principal, record_id), response)
+        return await record_response(session, await records.read(session, principal, record_id))
 
     @router.patch(
         "/{record_id}",

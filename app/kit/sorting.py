@@ -64,6 +64,6 @@ def after_cursor(keys: list[SortKey], values: list) -> ColumnElement[bool]:
 def cursor_values(row: Any, keys: list[SortKey]) -> list:
     out = []
     for name, _, _ in keys:
-        v = getattr(row, name)
+        v = row[name] if isinstance(row, dict) else getattr(row, name)
         out.append(v.isoformat() if hasattr(v, "isoformat") else v if v is None else str(v))
     return out
