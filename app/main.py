@@ -65,10 +65,7 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         if app.state.session_factory is None:
             maker = db.make_sessionmaker(app.state.engine)
             app.state.session_factory = db.session_factory_for(maker)
-            # API reads run without BEGIN/COMMIT: each is one statement, so a transaction only
-            # added two round trips per request.
-            reads = app.state.engine.execution_options(isolation_level="AUTOCOMMIT")
-            app.state.read_session_factory = db.session_factory_for(db.make_sessionmaker(reads))
+            app.state.read_session_factory = db.read_factory(app.state.engine)
         await app.state.keyring.load(app.state.engine)
         # Until the job queue exists: each process purges the recycle bin now and then (an
         # advisory lock keeps it to one at a time).

@@ -139,5 +139,6 @@ async def committed_app(settings, engine):
     """An app whose requests really commit, on separate connections (for concurrency tests)."""
     factory = db.session_factory_for(db.make_sessionmaker(engine))
     app = await _make_app(settings, engine, factory)
+    app.state.read_session_factory = db.read_factory(engine)  # as in production: GETs autocommit
     async with _client(app) as c:
         yield app, c

@@ -24,7 +24,8 @@ A record the principal may not see answers 404, never 403.
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, false, func, inspect, select, true
+from sqlalchemy import ColumnElement, Select, any_, exists, false, func, inspect, select, true
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import aliased
 
 from app.auth.principal import Principal, PrincipalKind
@@ -106,7 +107,10 @@ def owner_read_clause(
         return true()
     if principal.kind != PrincipalKind.user:
         return false()
-    return org_wide_default(obj, sharing).in_(_READS) | _owner_or_above(owner_id, principal)
+    # = ANY(ARRAY[...]) rather than IN (...): plain bind parameters, so the statement compiles
+    # once to SQL that can be prepared and reused (an IN list expands at execution time).
+    readable = org_wide_default(obj, sharing) == any_(pg_array(_READS))
+    return readable | _owner_or_above(owner_id, principal)
 
 
 def read_clause(

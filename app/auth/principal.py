@@ -9,6 +9,7 @@ or trimming a client takes effect at once rather than when tokens expire.
 import enum
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -23,7 +24,7 @@ from sqlalchemy import bindparam, exists, false, select
 
 from app.auth import scopes as scope_catalog
 from app.auth import tokens
-from app.kit.db import Session
+from app.kit.db import Prepared, Session
 from app.kit.errors import InsufficientScope, Unauthorized
 from app.models import ApiClient, Grant, RevokedAccessToken, User, UserKind
 
@@ -122,7 +123,7 @@ def _lookup(with_user: bool, with_grant: bool):
     return stmt.outerjoin(User, User.id == bindparam("user_id") if with_user else false())
 
 
-_LOOKUP = {(u, g): _lookup(u, g) for u in (False, True) for g in (False, True)}
+_LOOKUP = {(u, g): Prepared(_lookup(u, g)) for u in (False, True) for g in (False, True)}
 
 
 async def resolve(request: Request, session, token: str) -> Principal:
@@ -152,9 +153,10 @@ async def resolve(request: Request, session, token: str) -> Principal:
         params["user_id"] = user_id
     if sid is not None:
         params["sid"] = sid
-    row = (await session.execute(stmt, params)).first()
-    if row is None:
+    record = await stmt.fetchrow(session, params)
+    if record is None:
         raise _invalid("The access token is invalid or expired")
+    row = SimpleNamespace(**record)
     if row.revoked_at is not None or row.jti_revoked or row.grant_revoked:
         raise _invalid("The access token has been revoked")
     if user_id is not None and (row.user_pk is None or not row.is_active):

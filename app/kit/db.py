@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -73,6 +74,13 @@ def session_factory_for(maker: async_sessionmaker[AsyncSession]) -> SessionFacto
     return factory
 
 
+def read_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for API reads: autocommit, so a GET sends no BEGIN and no COMMIT (each read is one
+    statement; a transaction only added two round trips per request)."""
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return session_factory_for(make_sessionmaker(reads))
+
+
 def savepoint_factory(conn: AsyncConnection) -> SessionFactory:
     """Sessions that share ``conn`` and its transaction, each inside a savepoint: committing or
     rolling one back touches only its own work (batch operations; tests)."""
@@ -125,3 +133,29 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+_ASYNCPG = postgresql.asyncpg.dialect()
+
+
+class Prepared:
+    """A statement compiled once to asyncpg's SQL and run on the session's own connection,
+    skipping SQLAlchemy's per-execution work (for the two queries every read request makes: the
+    token check and the record itself). Parameters are bound by name; values the statement
+    carries (literals) are bound from the compiled defaults. Rows come back as asyncpg records
+    (mapping access; JSON decoded by the dialect's codecs on the connection). Only for
+    statements whose parameters need no SQLAlchemy type processing (uuids, strings, numbers)."""
+
+    def __init__(self, stmt) -> None:
+        compiled = stmt.compile(dialect=_ASYNCPG)
+        if compiled._bind_processors:  # pragma: no cover - a programming error
+            raise ValueError(f"parameters need type processing: {list(compiled._bind_processors)}")
+        self.sql = str(compiled)
+        self.names = tuple(compiled.positiontup or ())
+        self.defaults = dict(compiled.params)
+
+    async def fetchrow(self, session: AsyncSession, params: dict):
+        conn = await session.connection()
+        raw = await conn.get_raw_connection()
+        args = [params[n] if n in params else self.defaults[n] for n in self.names]
+        return await raw.driver_connection.fetchrow(self.sql, *args)

@@ -24,7 +24,7 @@ from app.access import shapes as access
 from app.auth.principal import Principal, PrincipalKind, require
 from app.customfields import values as custom_fields
 from app.kit import clock, filtering, recycle, sorting
-from app.kit.db import Session
+from app.kit.db import Prepared, Session
 from app.kit.errors import (
     Conflict,
     Forbidden,
@@ -250,14 +250,15 @@ class Records:
         stmt = self._statement(
             ("read",),
             principal,
-            lambda p: self.visible(p, rows=True).where(self.m.id == bindparam("record_id")),
+            lambda p: Prepared(
+                self.visible(p, rows=True).where(self.m.id == bindparam("record_id"))
+            ),
         )
         params = {"record_id": record_id, **access.bind_values(principal)}
-        result = await session.execute(stmt, params)
-        row = result.first()
+        row = await stmt.fetchrow(session, params)
         if row is None:
             raise NotFound(f"No such {self.r.label}")
-        return dict(zip(result.keys(), row, strict=True))
+        return dict(row)
 
     async def _for_write(
         self,

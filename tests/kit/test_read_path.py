@@ -1,0 +1,51 @@
+"""The read path as production runs it: GETs on autocommit sessions, statements prepared once and
+shared by every caller of the same kind (ids as parameters), rows served without ORM objects."""
+
+from sqlalchemy import text
+
+from tests.factories import bearer, make_client, make_user, token
+
+ROLE_REP = "0190f000-0000-7000-8000-000000000003"
+
+
+async def test_get_and_list_on_autocommit_sessions_keep_callers_apart(committed_app, engine):
+    app, client = committed_app
+    async with app.state.session_factory() as s:
+        alice = await make_user(s, role_id=ROLE_REP)
+        bob = await make_user(s, role_id=ROLE_REP)
+        ca, sa = await make_client(s, "leads:read leads:write", user=alice)
+        cb, sb = await make_client(s, "leads:read leads:write", user=bob)
+        await s.commit()
+    ha = bearer(await token(client, ca, sa))
+    hb = bearer(await token(client, cb, sb))
+
+    r = await client.post(
+        "/api/v1/leads", json={"last_name": "Reader", "company": "Autocommit Co"}, headers=ha
+    )
+    assert r.status_code == 201, r.text
+    lead = r.json()
+
+    # Alice reads it, then Bob asks for it through the very same prepared statement: 404.
+    got = await client.get(f"/api/v1/leads/{lead['id']}", headers=ha)
+    assert got.status_code == 200
+    assert got.json() == lead
+    assert got.headers["etag"] == '"1"'
+    assert got.headers["content-type"] == "application/json"
+    assert (await client.get(f"/api/v1/leads/{lead['id']}", headers=hb)).status_code == 404
+    # And Alice again after Bob: the parameters are per call, not left over from the last one.
+    assert (await client.get(f"/api/v1/leads/{lead['id']}", headers=ha)).status_code == 200
+
+    mine = await client.get("/api/v1/leads", params={"company": "Autocommit Co"}, headers=ha)
+    assert [x["id"] for x in mine.json()["data"]] == [lead["id"]]
+    theirs = await client.get("/api/v1/leads", params={"company": "Autocommit Co"}, headers=hb)
+    assert theirs.json() == {"data": [], "next_cursor": None}
+
+    # No read left a transaction open behind it.
+    async with engine.connect() as conn:
+        idle = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'idle in transaction' AND pid <> pg_backend_pid()"
+            )
+        )
+    assert idle == 0
