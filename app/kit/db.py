@@ -140,22 +140,41 @@ _ASYNCPG = postgresql.asyncpg.dialect()
 
 class Prepared:
     """A statement compiled once to asyncpg's SQL and run on the session's own connection,
-    skipping SQLAlchemy's per-execution work (for the two queries every read request makes: the
-    token check and the record itself). Parameters are bound by name; values the statement
+    skipping SQLAlchemy's per-execution work: for the statements every request makes (the token
+    check, the record read, the history and change-feed rows of a write). Parameters are bound
+    by name, through the same type processing SQLAlchemy would apply; values the statement
     carries (literals) are bound from the compiled defaults. Rows come back as asyncpg records
-    (mapping access; JSON decoded by the dialect's codecs on the connection). Only for
-    statements whose parameters need no SQLAlchemy type processing (uuids, strings, numbers)."""
+    (mapping access; JSON decoded by the dialect's codecs on the connection)."""
 
     def __init__(self, stmt) -> None:
         compiled = stmt.compile(dialect=_ASYNCPG)
-        if compiled._bind_processors:  # pragma: no cover - a programming error
-            raise ValueError(f"parameters need type processing: {list(compiled._bind_processors)}")
+        self.stmt = stmt
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
         self.defaults = dict(compiled.params)
+        self.processors = dict(compiled._bind_processors)
+
+    def _args(self, params: dict) -> list:
+        args = []
+        for n in self.names:
+            value = params[n] if n in params else self.defaults[n]
+            proc = self.processors.get(n)
+            args.append(proc(value) if proc is not None else value)
+        return args
+
+    async def _driver(self, session: AsyncSession):
+        conn = await session.connection()
+        return (await conn.get_raw_connection()).driver_connection
 
     async def fetchrow(self, session: AsyncSession, params: dict):
-        conn = await session.connection()
-        raw = await conn.get_raw_connection()
-        args = [params[n] if n in params else self.defaults[n] for n in self.names]
-        return await raw.driver_connection.fetchrow(self.sql, *args)
+        driver = await self._driver(session)
+        return await driver.fetchrow(self.sql, *self._args(params))
+
+    async def execute(self, session: AsyncSession, params: dict) -> None:
+        """For writes: inside the session's transaction. Should SQLAlchemy not have begun it on
+        the connection yet, the statement goes through SQLAlchemy, which begins it."""
+        driver = await self._driver(session)
+        if not driver.is_in_transaction():
+            await session.execute(self.stmt, params)
+            return
+        await driver.execute(self.sql, *self._args(params))

@@ -111,7 +111,7 @@ def _jsonable(value: Any) -> Any:
 
 
 @lru_cache(maxsize=64)
-def _log_statement(entries: int):
+def _log_statement(entries: int) -> Prepared:
     """History rows and the change-feed row in one statement (a data-modifying CTE): one round
     trip, no ORM objects for rows nobody reads back, and compiled once per number of fields."""
     history = (
@@ -140,7 +140,9 @@ def _log_statement(entries: int):
         changed_by=bindparam("changed_by"),
         changed_at=bindparam("changed_at"),
     )
-    return change.add_cte(history)
+    # Run on the driver directly: SQLAlchemy does not cache multi-row VALUES statements, so it
+    # compiled this one on every write.
+    return Prepared(change.add_cte(history))
 
 
 def invalid(field_name: str, code: str, message: str) -> ValidationFailed:
@@ -312,7 +314,7 @@ class Records:
             params[f"field_{i}"] = name
             params[f"old_{i}"] = _jsonable(old)
             params[f"new_{i}"] = _jsonable(new)
-        await session.execute(_log_statement(len(entries)), params)
+        await _log_statement(len(entries)).execute(session, params)
 
     async def _validate(
         self, session: AsyncSession, principal: Principal, values: dict[str, Any], existing: Any
