@@ -170,6 +170,10 @@ class Prepared:
         driver = await self._driver(session)
         return await driver.fetchrow(self.sql, *self._args(params))
 
+    async def fetch(self, session: AsyncSession, params: dict) -> list:
+        driver = await self._driver(session)
+        return await driver.fetch(self.sql, *self._args(params))
+
     async def execute(self, session: AsyncSession, params: dict) -> None:
         """For writes: inside the session's transaction. Should SQLAlchemy not have begun it on
         the connection yet, the statement goes through SQLAlchemy, which begins it."""

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.kit.errors import BadRequest
@@ -66,15 +66,37 @@ def coerce(column: InstrumentedAttribute, field: str, raw: str) -> Any:
     return raw
 
 
+class Binder:
+    """Turns the values of a query into named bind parameters and records the query's shape, so
+    that queries differing only in their values share one prepared statement."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.shape: list = []
+
+    def __call__(self, value: Any, column: Any = None) -> BindParameter:
+        name = f"flt_{len(self.values)}"
+        self.values[name] = value
+        return bindparam(name, value, type_=getattr(column, "type", None))
+
+
+def _as_is(value: Any, column: Any = None) -> Any:
+    return value
+
+
 def build(
     params: list[tuple[str, str]],
     fields: dict[str, InstrumentedAttribute],
     reserved: set[str],
     equals: dict[str, Callable[[Any], ColumnElement[bool]]] | None = None,
+    bind: Binder | None = None,
 ) -> ColumnElement[bool] | None:
     """``fields`` maps names to columns or typed expressions; ``equals`` optionally gives a
-    field its own equality test (used by eq and in), e.g. JSONB containment for custom fields."""
+    field its own equality test (used by eq and in), e.g. JSONB containment for custom fields.
+    With ``bind``, values become bind parameters and the shape of the filters is recorded."""
     equals = equals or {}
+    b = bind or _as_is
+    shape = bind.shape if bind is not None else []
     clauses = []
     for key, raw in params:
         if key in reserved:
@@ -88,28 +110,32 @@ def build(
         col = fields[field]
         if op == "is_null":
             flag = coerce(_BOOL, key, raw)
+            shape.append((key, flag))
             clauses.append(col.is_(None) if flag else col.is_not(None))
         elif op == "in":
             values = [coerce(col, key, v) for v in raw.split(",") if v != ""]
             if not values or len(values) > 100:
                 raise _bad(key, "in takes 1 to 100 comma-separated values")
+            shape.append((key, len(values)))
             if field in equals:
                 clauses.append(or_(*[equals[field](v) for v in values]))
             else:
-                clauses.append(col.in_(values))
+                clauses.append(col.in_([b(v, col) for v in values]))
         elif op == "contains":
             if coerce_kind(col) is not str:
                 raise _bad(key, "contains works on text fields only")
             escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            clauses.append(col.ilike(f"%{escaped}%", escape="\\"))
+            shape.append((key,))
+            clauses.append(col.ilike(b(f"%{escaped}%", col), escape="\\"))
         else:
             if op not in ("eq", "ne") and coerce_kind(col) is bool:
                 raise _bad(key, f"{field} is true or false: use eq or ne")
             value = coerce(col, key, raw)
+            shape.append((key,))
             if op == "eq" and field in equals:
                 clauses.append(equals[field](value))
             else:
-                clauses.append(_COMPARE[op](col, value))
+                clauses.append(_COMPARE[op](col, b(value, col)))
     return and_(*clauses) if clauses else None
 
 

@@ -195,28 +195,40 @@ class Records:
         r = self.r
         stmt = self._statement(("list",), principal, lambda p: self.visible(p, rows=True))
         fields, equals = {f: r.column(f) for f in (*r.filterable, "id")}, None
-        if any(k.startswith(custom_fields.PREFIX) for k, _ in params):
+        custom = any(k.startswith(custom_fields.PREFIX) for k, _ in params)
+        if custom:
             more, equals = await custom_fields.filters(
                 session, r.name, self.m, (k for k, _ in params)
             )
             fields.update(more)
-        where = filtering.build(params, fields, RESERVED, equals)
+        # Values become bind parameters, so lists that differ only in their values share one
+        # statement prepared on the driver (custom-field filters build their own SQL: those
+        # lists go through SQLAlchemy as before).
+        bind = None if custom else filtering.Binder()
+        where = filtering.build(params, fields, RESERVED, equals, bind)
         if where is not None:
             stmt = stmt.where(where)
         if q:
             if not r.searchable:
                 raise invalid("q", "unsupported", "This object has no text search")
             escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            stmt = stmt.where(
-                or_(*[r.column(c).ilike(f"%{escaped}%", escape="\\") for c in r.searchable])
-            )
+            pattern = f"%{escaped}%"
+            if bind is not None:
+                pattern = bind(pattern)
+            stmt = stmt.where(or_(*[r.column(c).ilike(pattern, escape="\\") for c in r.searchable]))
         keys = sorting.parse(sort, {f: r.column(f) for f in (*r.sortable, "id")}, self.m.id)
         if cursor:
-            stmt = stmt.where(sorting.after_cursor(keys, decode_cursor(cursor)))
+            stmt = stmt.where(sorting.after_cursor(keys, decode_cursor(cursor), bind))
         stmt = sorting.order(stmt, keys).limit(limit + 1)
-        result = await session.execute(stmt, access.bind_values(principal))
-        names = tuple(result.keys())
-        rows = [dict(zip(names, row, strict=True)) for row in result.all()]
+        values = access.bind_values(principal)
+        if bind is None:
+            result = await session.execute(stmt, values)
+            names = tuple(result.keys())
+            rows = [dict(zip(names, row, strict=True)) for row in result.all()]
+        else:
+            shape = ("find", tuple(bind.shape), tuple(k[:3:2] for k in keys), bool(q), limit)
+            prepared = self._statement(shape, principal, lambda p: Prepared(stmt))
+            rows = [dict(x) for x in await prepared.fetch(session, {**values, **bind.values})]
         if len(rows) > limit:
             rows = rows[:limit]
             return rows, encode_cursor(sorting.cursor_values(rows[-1], keys))

@@ -47,13 +47,20 @@ def _equal(col, value: Any) -> ColumnElement[bool]:
     return col.is_(None) if value is None else col == value
 
 
-def after_cursor(keys: list[SortKey], values: list) -> ColumnElement[bool]:
+def after_cursor(keys: list[SortKey], values: list, bind: Any = None) -> ColumnElement[bool]:
+    """Rows after the cursor's ``values``. With ``bind`` (a ``filtering.Binder``) the values
+    become bind parameters; which of them are null is part of the statement's shape."""
     if len(values) != len(keys):
         raise BadRequest("The cursor does not match this sort", code="invalid_cursor")
     typed = [
         None if v is None else coerce(col, name, str(v))
         for (name, col, _), v in zip(keys, values, strict=True)
     ]
+    if bind is not None:
+        bind.shape.append(("cursor", *(v is None for v in typed)))
+        typed = [
+            None if v is None else bind(v, col) for (_, col, _), v in zip(keys, typed, strict=True)
+        ]
     ors = []
     for i, (_, col, desc) in enumerate(keys):
         eqs = [_equal(keys[j][1], typed[j]) for j in range(i)]
