@@ -23,4 +23,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER accord
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+# The API runs a job worker in-process; to scale them apart, run the API with
+# `accord serve --no-worker ...` and workers as a second command: `docker run ... accord worker`.
 CMD ["accord", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -34,8 +34,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="API worker processes")] = 1,
     migrate: Annotated[bool, typer.Option(help="Migrate the database first")] = True,
+    worker: Annotated[
+        bool, typer.Option(help="Also run a job worker in each API process (--no-worker: not)")
+    ] = True,
 ) -> None:
-    """Serve the API (starting and migrating the embedded PostgreSQL if no DATABASE_URL)."""
+    """Serve the API (starting and migrating the embedded PostgreSQL if no DATABASE_URL).
+
+    Each API process also runs a job worker unless --no-worker is given (then run
+    `accord worker` processes)."""
     import uvicorn
 
     from app.kit import logging as accord_logging
@@ -47,6 +53,7 @@ def serve(
         _migrate(url)
     # Worker processes read the same settings; hand them the resolved database.
     os.environ["DATABASE_URL"] = url
+    os.environ["ACCORD_WORKER_IN_PROCESS"] = "true" if worker else "false"
     get_settings.cache_clear()
     if workers > 1:
         metrics_dir = Path(settings.data_dir).resolve() / "metrics"
@@ -67,6 +74,52 @@ def serve(
         access_log=False,
         proxy_headers=True,
     )
+
+
+@cli.command("worker")
+def worker_command(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at a time (default: ACCORD_JOBS_CONCURRENCY)")
+    ] = None,
+    tasks_module: Annotated[
+        list[str] | None,
+        typer.Option("--tasks-module", help="Also import this module of tasks (repeat)"),
+    ] = None,
+    migrate: Annotated[bool, typer.Option(help="Migrate the database first")] = True,
+) -> None:
+    """Run background jobs (the queue, periodic jobs, event fan-out) until SIGTERM or Ctrl-C.
+    Start as many as you like, on any machines that reach the database."""
+    import importlib
+
+    from app.jobs.queue import Worker
+    from app.kit import db
+    from app.kit import logging as accord_logging
+
+    settings = get_settings()
+    accord_logging.configure(settings.log_level, settings.log_json)
+    url = _database_url()
+    if migrate:
+        _migrate(url)
+    for name in tasks_module or []:
+        importlib.import_module(name)
+
+    async def run() -> None:
+        engine = db.create_engine(settings, url)
+        w = Worker(
+            db.session_factory_for(db.make_sessionmaker(engine)),
+            settings,
+            engine=engine,
+            concurrency=concurrency,
+        )
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, w.stop)
+        try:
+            await w.run()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @cli.command()

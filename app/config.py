@@ -3,11 +3,13 @@
 ``DATABASE_URL`` is also read without the prefix because that is the name every platform uses.
 """
 
+import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -49,10 +51,70 @@ class Settings(BaseSettings):
 
     # Recycle bin: deleted records stay restorable this long, then are purged (as Salesforce).
     recycle_bin_retention_days: int = 15
-    # How often each API process tries to purge (one at a time across processes); 0 = never.
+    # How often the periodic purge job runs (app/recyclebin/tasks.py); 0 = never.
     recycle_bin_purge_interval_seconds: int = 3600
     # Rows per purge statement, so a large purge never holds many locks for long.
     recycle_bin_purge_batch_size: int = 1000
+
+    # Email (app/email). The defaults suit a relay on this machine (Postfix, or MailHog /
+    # Mailpit on port 1025: set ACCORD_SMTP_PORT). TLS: none, starttls or tls (implicit, 465).
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Accord <no-reply@localhost>"
+    smtp_timeout_seconds: float = 30.0
+    # Most recipients one mass email may have (opted-out and address-less ones not counted).
+    email_mass_limit: int = 1000
+    # Messages per send job of a mass email (one SMTP connection each).
+    email_batch_size: int = 50
+    # Key that signs tracked links; by default a random key kept in the database.
+    email_tracking_secret: str | None = None
+    # Template rendering runs in child processes with these limits (app/email/rendering.py).
+    email_render_processes: int = 2
+    email_render_timeout_seconds: float = 2.0
+    email_render_memory_mb: int = 512
+
+    # Job queue (app/jobs). ``accord serve`` sets worker_in_process unless --no-worker.
+    worker_in_process: bool = False
+    jobs_concurrency: int = 4  # jobs one worker runs at a time
+    # A running job's lease, renewed every third of it; a job whose worker died is run again
+    # once its lease has expired.
+    jobs_lease_seconds: float = 30.0
+    # The event dispatcher's poll (how soon a committed change reaches webhooks).
+    jobs_poll_seconds: float = 0.5
+    # Longest sleep without a NOTIFY (a safety net; due jobs wake the worker on time anyway).
+    jobs_idle_seconds: float = 5.0
+    jobs_shutdown_grace_seconds: float = 20.0
+
+    # Webhooks (app/webhooks). Hosts or networks (CIDR) that may be targets even though they
+    # resolve to private, loopback or link-local addresses: comma-separated or a JSON list.
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = []
+    webhook_timeout_seconds: float = 15.0  # per attempt (the spec suggests 15 to 30 s)
+    # Delivery log entries (and deliveries a disabled webhook still holds) kept this long.
+    webhook_log_retention_days: int = 30
+    # Seconds to wait before each retry of a failed delivery (about 24 hours in all); after
+    # the last one the subscription is disabled and its owner notified.
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = [
+        5,
+        300,
+        1800,
+        7200,
+        18000,
+        36000,
+        36000,
+    ]
+
+    @field_validator("webhook_allowed_hosts", "webhook_retry_schedule", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @property
     def issuer(self) -> str:

@@ -20,18 +20,24 @@ from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
 from app.customfields.router import router as custom_fields_router
+from app.email.router import mass_router as mass_emails_router
+from app.email.router import router as emails_router
+from app.email.templates import router as email_templates_router
+from app.email.tracking import router as tracking_router
 from app.kit import db, errors
 from app.kit.errors import FieldError, Problem
 from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.middleware import RequestContextMiddleware
 from app.leads.router import router as leads_router
+from app.notifications.router import router as notifications_router
 from app.opportunities.router import line_items_router
 from app.opportunities.router import router as opportunities_router
 from app.ops.router import router as ops_router
+from app.partners.router import router as partners_router
 from app.picklists.router import router as picklists_router
 from app.products.router import entries_router, price_books_router, products_router
-from app.recyclebin import tasks as recycle_bin_tasks
 from app.recyclebin.router import router as recycle_bin_router
+from app.webhooks.router import router as webhooks_router
 
 API_VERSION = "0.1.0"
 DESCRIPTION = """Accord is an API-first CRM and PRM: leads, accounts, contacts, opportunities,
@@ -67,20 +73,24 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             app.state.session_factory = db.session_factory_for(maker)
             app.state.read_session_factory = db.read_factory(app.state.engine)
         await app.state.keyring.load(app.state.engine)
-        # Until the job queue exists: each process purges the recycle bin now and then (an
-        # advisory lock keeps it to one at a time).
-        purger = None
-        if settings.recycle_bin_purge_interval_seconds > 0:
-            purger = asyncio.create_task(
-                recycle_bin_tasks.run_periodically(app.state.engine, settings)
+        # ``accord serve`` runs a job worker in each API process unless --no-worker.
+        worker = None
+        if settings.worker_in_process:
+            from app.jobs.queue import Worker
+
+            worker = Worker(
+                db.session_factory_for(db.make_sessionmaker(app.state.engine)),
+                settings,
+                engine=app.state.engine,
             )
+            worker_task = asyncio.create_task(worker.run())
         try:
             yield
         finally:
-            if purger is not None:
-                purger.cancel()
+            if worker is not None:
+                worker.stop()
                 with suppress(asyncio.CancelledError):
-                    await purger
+                    await worker_task
             if own_engine:
                 await app.state.engine.dispose()
 
@@ -105,6 +115,10 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             {"name": "price_book_entries", "description": "A product's price in a price book"},
             {"name": "opportunities", "description": "Deals in progress, with stage history"},
             {"name": "opportunity_line_items", "description": "Products on an opportunity"},
+            {
+                "name": "partners",
+                "description": "Partner accounts, their users and their systems' clients",
+            },
             {"name": "campaigns", "description": "Marketing campaigns, in a hierarchy"},
             {"name": "campaign_members", "description": "Leads and contacts in a campaign"},
             {"name": "tasks", "description": "Things to do, about records and people"},
@@ -118,6 +132,15 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
                 "name": "picklists",
                 "description": "Allowed values of picklist fields: lead status, stage, ...",
             },
+            {"name": "email_templates", "description": "Email templates with merge fields"},
+            {"name": "emails", "description": "Emails sent from records, with tracking"},
+            {"name": "mass_emails", "description": "One email to many leads or contacts"},
+            {"name": "notifications", "description": "The caller's in-app notifications"},
+            {
+                "name": "tracking",
+                "description": "Public email open pixel and link redirect",
+            },
+            {"name": "webhooks", "description": "Event subscriptions, deliveries and their log"},
             {"name": "batch", "description": "Many operations in one call"},
             {"name": "ops", "description": "Health, readiness and metrics"},
         ],
@@ -146,17 +169,24 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         entries_router,
         opportunities_router,
         line_items_router,
+        partners_router,
         campaigns_router,
         members_router,
         tasks_router,
         events_router,
         notes_router,
+        email_templates_router,
+        emails_router,
+        mass_emails_router,
+        notifications_router,
+        tracking_router,
         changes_router,
         custom_fields_router,
         recycle_bin_router,
         sharing_settings_router,
         picklists_router,
         batch_router,
+        webhooks_router,
         ops_router,
     ):
         app.include_router(router)

@@ -21,6 +21,8 @@ class SettingsForTests(Settings):
     login_max_failures: int = 3
     login_lockout_seconds: int = 30
     db_lock_timeout_ms: int = 1000
+    # Webhook tests deliver to receivers on loopback.
+    webhook_allowed_hosts: list[str] = ["127.0.0.1"]
 
 
 async def make_user(

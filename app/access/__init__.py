@@ -8,7 +8,8 @@ keep a principal to the records it may see or change (``readable`` / ``writable`
   same statement (an administrator's change applies to the next request of every process):
   ``public_read_write``: everyone sees and changes everything; ``public_read``: everyone sees
   everything, owners and the managers above them change it; ``private``: owners and the users in
-  roles above the owner's role (the role hierarchy).
+  roles above the owner's role (the role hierarchy); records owned by partner users also roll up
+  to the owner and the channel manager of their partner account.
 
 ``sharing`` is the object's default in code: it applies only while ``sharing_settings`` has no
 row for the object (the migration that adds an object seeds its row).
@@ -17,19 +18,38 @@ An object with a master record (``follow_parent``: line items of an opportunity,
 campaign) may also be set to ``controlled_by_parent``: whoever may read (change) the parent may
 read (change) the record.
 
-Partner and portal users see nothing here until the partner and portal features add their rules.
+Partner principals (partner users, and API clients bound to a partner account, which act as
+that account's partner manager) never go through the org-wide default: as with Salesforce's
+external sharing model, everything is private to them and they see only what is *shared with
+their partner account* (``_partner_clause``): records owned by one of the account's partner
+users, leads and opportunities whose ``partner_account_id`` is the account, the partner's own
+account record, contacts of that account, and children (line items, campaign members) of a
+record they may see. Partner managers see all of that; partner reps only what they own (plus
+their partner account's record and their own contact, read-only). Portal users see nothing here
+until the portal feature adds its rules.
 A record the principal may not see answers 404, never 403.
 """
 
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, any_, exists, false, func, inspect, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    any_,
+    exists,
+    false,
+    func,
+    inspect,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import aliased
 
 from app.auth.principal import Principal, PrincipalKind
-from app.models import Role, User
+from app.models import Account, PartnerRole, Role, User, UserKind
 from app.models.sharing import Sharing, SharingSetting
 
 _READS = (Sharing.public_read.value, Sharing.public_read_write.value)
@@ -85,8 +105,26 @@ def _subordinate_owner_ids(principal: Principal):
     return select(User.id).where(User.role_id.in_(select(below.c.id)))
 
 
+def _rolled_up_partner_users(principal: Principal):
+    """Partner users of the partner accounts the principal owns or is channel manager of: as in
+    Salesforce, a partner's roles roll up to its account owner, so the vendor's people who run
+    the relationship see (and change) what the partner's users own."""
+    # Not only enabled partners: a disabled partner's records stay with the vendor's people.
+    managed = select(Account.id).where(
+        or_(
+            Account.owner_id == principal.user_id,
+            Account.channel_manager_id == principal.user_id,
+        ),
+    )
+    return select(User.id).where(
+        User.partner_account_id.in_(managed), User.kind == UserKind.partner
+    )
+
+
 def _owner_or_above(owner_id, principal: Principal) -> ColumnElement[bool]:
     own = owner_id == principal.user_id
+    if principal.user_id is not None:
+        own = own | owner_id.in_(_rolled_up_partner_users(principal))
     if principal.role_id is None:
         return own
     return own | owner_id.in_(_subordinate_owner_ids(principal))
@@ -98,6 +136,74 @@ def _sees_all(principal: Principal) -> bool:
     )
 
 
+# Objects every partner principal may read (active records only, never change): the product
+# catalogue. Price books follow with partner price books per tier.
+_PARTNER_CATALOGUE = {"products"}
+
+
+def is_partner(principal: Principal) -> bool:
+    """A partner user, or an API client bound to a partner account (a partner's own system)."""
+    return principal.partner_account_id is not None and principal.kind in (
+        PrincipalKind.partner_user,
+        PrincipalKind.service,
+    )
+
+
+def partner_wide(principal: Principal) -> bool:
+    """Sees everything shared with its partner account: a partner manager, or a client bound
+    to the partner account (which acts for the partner as a whole)."""
+    return is_partner(principal) and (
+        principal.kind == PrincipalKind.service
+        or principal.partner_role == PartnerRole.partner_manager
+    )
+
+
+def partner_users(principal: Principal):
+    """Ids of the users of the principal's partner account (active or not: the records of a
+    deactivated partner user still belong to the partner)."""
+    return select(User.id).where(
+        User.partner_account_id == principal.partner_account_id, User.kind == UserKind.partner
+    )
+
+
+def _partner_owner(owner_id, principal: Principal) -> ColumnElement[bool]:
+    if partner_wide(principal):
+        return owner_id.in_(partner_users(principal))
+    if principal.user_id is None:
+        return false()
+    return owner_id == principal.user_id
+
+
+def _partner_clause(model, principal: Principal, *, write: bool) -> ColumnElement[bool]:
+    """What is shared with the principal's partner account. Built only from the principal's
+    own fields (bind parameters in cached statements, app/access/shapes.py)."""
+    obj = object_of(model)
+    columns = inspect(model).mapper.columns
+    clause = _partner_owner(model.owner_id, principal) if "owner_id" in columns else false()
+    account = principal.partner_account_id
+    if partner_wide(principal):
+        if "partner_account_id" in columns:
+            clause = clause | (model.partner_account_id == account)
+        if obj == "contacts":
+            clause = clause | (model.account_id == account)
+    elif not write and obj == "contacts" and principal.contact_id is not None:
+        clause = clause | (model.id == principal.contact_id)
+    if obj == "accounts" and not write:
+        # The partner's own account record, read-only: its program fields are the vendor's.
+        clause = clause | (model.id == account)
+    if obj in _PARTNER_CATALOGUE and not write:
+        clause = clause | model.is_active.is_(True)
+    if obj in _PARENTS:
+        column, resolve = _PARENTS[obj]
+        parent = aliased(resolve()[0])
+        clause = clause | exists().where(
+            parent.id == getattr(model, column),
+            parent.deleted_at.is_(None),
+            _partner_clause(parent, principal, write=write),
+        )
+    return clause
+
+
 def owner_read_clause(
     obj: str, owner_id, principal: Principal, sharing: Sharing = Sharing.private
 ) -> ColumnElement[bool]:
@@ -105,6 +211,8 @@ def owner_read_clause(
     rows that describe a record rather than hold it, such as a purge in the change feed."""
     if _sees_all(principal):
         return true()
+    if is_partner(principal):
+        return _partner_owner(owner_id, principal)
     if principal.kind != PrincipalKind.user:
         return false()
     # = ANY(ARRAY[...]) rather than IN (...): plain bind parameters, so the statement compiles
@@ -116,6 +224,8 @@ def owner_read_clause(
 def read_clause(
     model, principal: Principal, sharing: Sharing = Sharing.private
 ) -> ColumnElement[bool]:
+    if is_partner(principal):
+        return _partner_clause(model, principal, write=False)
     obj = object_of(model)
     clause = owner_read_clause(obj, model.owner_id, principal, sharing)
     if obj in _PARENTS and principal.kind == PrincipalKind.user and not _sees_all(principal):
@@ -129,6 +239,8 @@ def write_clause(
 ) -> ColumnElement[bool]:
     if _sees_all(principal):
         return true()
+    if is_partner(principal):
+        return _partner_clause(model, principal, write=True)
     if principal.kind != PrincipalKind.user:
         return false()
     obj = object_of(model)
@@ -157,9 +269,12 @@ __all__ = [
     "Sharing",
     "can_follow_parent",
     "follow_parent",
+    "is_partner",
     "object_of",
     "org_wide_default",
     "owner_read_clause",
+    "partner_users",
+    "partner_wide",
     "read_clause",
     "readable",
     "writable",

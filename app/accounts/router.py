@@ -39,6 +39,7 @@ resource = Resource(
         "annual_revenue",
         "number_of_employees",
         "external_id",
+        "is_partner",
         "created_at",
         "updated_at",
     ),

@@ -1,12 +1,12 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.customfields.schemas import CustomFieldValues, custom_fields_out
-from app.models.accounts import AccountType
+from app.models.accounts import AccountType, PartnerStatus, PartnerTier
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Short = Annotated[str, StringConstraints(max_length=80)]
@@ -70,4 +70,11 @@ class Account(_AccountFields):
     updated_at: datetime
     created_by: uuid.UUID | None
     updated_by: uuid.UUID | None
+    # Partner program fields: read-only here, managed through /api/v1/partners.
+    is_partner: bool = False
+    partner_program: str | None = None
+    partner_tier: PartnerTier | None = None
+    partner_status: PartnerStatus | None = None
+    channel_manager_id: uuid.UUID | None = None
+    partner_onboarded_on: date | None = None
     custom_fields: CustomFieldValues = custom_fields_out()

@@ -89,6 +89,7 @@ tasks_resource = Resource(
     sharing=Sharing.private,
     filterable=(
         "subject",
+        "subtype",
         "status",
         "priority",
         "due_date",

@@ -12,6 +12,7 @@ TaskStatus = Literal[
     "Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"
 ]
 Priority = Literal["High", "Normal", "Low"]
+TaskSubtype = Literal["Task", "Call", "Email"]
 WhatType = Literal["account", "opportunity", "campaign", "product"]
 WhoType = Literal["lead", "contact"]
 ParentType = Literal["account", "contact", "lead", "opportunity", "campaign", "product"]
@@ -34,6 +35,7 @@ class TaskCreate(_TaskFields):
     model_config = ConfigDict(extra="forbid")
 
     subject: Subject
+    subtype: TaskSubtype = Field("Task", description="'Call' or 'Email' to log one; fixed later")
     status: TaskStatus = "Not Started"
     priority: Priority = "Normal"
     owner_id: uuid.UUID | None = Field(None, description="The assignee; defaults to the caller")
@@ -49,6 +51,7 @@ class TaskUpdate(_TaskFields):
 
 class Task(RecordOut, _TaskFields):
     subject: str
+    subtype: str = Field(description="Task, Call, Email, or List Email (logged by a mass email)")
     status: str
     priority: str
     is_closed: bool

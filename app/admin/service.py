@@ -12,7 +12,7 @@ from app.auth.secrets import digest, hash_password, new_secret
 from app.kit import clock
 from app.kit.errors import Conflict, NotFound, ValidationFailed
 from app.kit.pagination import PageParams, by_id, page_of
-from app.models import ApiClient, Grant, Role, User, UserKind
+from app.models import Account, ApiClient, Grant, Role, User, UserKind
 
 
 def _invalid(field: str, code: str, message: str) -> ValidationFailed:
@@ -124,6 +124,15 @@ async def deactivate_user(session: AsyncSession, user: User) -> User:
 
 
 async def reactivate_user(session: AsyncSession, user: User) -> User:
+    if user.kind == UserKind.partner:
+        # A disabled partner's users stay off until it is enabled again (app/partners).
+        enabled = await session.scalar(
+            select(Account.id).where(
+                Account.id == user.partner_account_id, Account.is_partner.is_(True)
+            )
+        )
+        if enabled is None:
+            raise Conflict("The user's partner is not enabled", code="invalid_state_transition")
     user.is_active = True
     user.deactivated_at = None
     user.failed_logins = 0

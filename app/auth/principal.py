@@ -164,6 +164,9 @@ async def resolve(request: Request, session, token: str) -> Principal:
 
     granted = set(claims["scope"].split()) & set(row.allowed_scopes)
     if row.user_pk is None:
+        if row.client_partner_account_id is not None:
+            # A partner's own system: never more than a partner user may have (app/partners).
+            granted &= scope_catalog.PARTNER_SCOPES
         return Principal(
             kind=PrincipalKind.service,
             scopes=frozenset(granted),

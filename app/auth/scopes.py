@@ -21,6 +21,7 @@ _CRUD_RESOURCES = {
     "deals": "deal registrations",
     "mdf": "MDF budgets, fund requests and claims",
     "reports": "reports and dashboards",
+    "email_templates": "email templates",
 }
 
 SCOPES: dict[str, str] = {}
@@ -35,6 +36,12 @@ SCOPES.update(
         "deals:approve": "Approve or reject deal registrations",
         "cases:route": "Route and escalate cases",
         "sync": "Org-to-org synchronisation",
+        "emails:read": "Read sent emails, mass emails and their tracking",
+        "emails:send": "Send emails from records and mass emails",
+        "notifications:read": "Read the caller's own notifications",
+        "notifications:write": "Mark the caller's own notifications read",
+        "webhooks:read": "Read webhook subscriptions and their delivery logs",
+        "webhooks:write": "Create, change and delete webhooks; redeliver",
         "admin": "Administer users, roles, API clients and settings",
     }
 )
@@ -64,9 +71,20 @@ PARTNER_SCOPES = frozenset(
         "mdf:write",
         "reports:read",
         "partners:read",
+        "notifications:read",
+        "notifications:write",
     }
 )
-PORTAL_SCOPES = frozenset({"cases:read", "cases:write", "solutions:read", "contacts:read"})
+PORTAL_SCOPES = frozenset(
+    {
+        "cases:read",
+        "cases:write",
+        "solutions:read",
+        "contacts:read",
+        "notifications:read",
+        "notifications:write",
+    }
+)
 
 
 def user_ceiling(user: User) -> frozenset[str]:
@@ -76,7 +94,9 @@ def user_ceiling(user: User) -> frozenset[str]:
         return PORTAL_SCOPES
     if user.is_admin:
         return frozenset(SCOPES)
-    return frozenset(SCOPES) - {"admin"}
+    # Webhook payloads are not filtered by record access: only administrators (and clients an
+    # administrator registered with the scope) may subscribe.
+    return frozenset(SCOPES) - {"admin", "webhooks:read", "webhooks:write"}
 
 
 def parse(scope: str | None) -> list[str]:

@@ -190,7 +190,10 @@ async def client_credentials(
         granted = narrow_scopes(scope, set(client.allowed_scopes), scope_catalog.user_ceiling(user))
         subject = str(user.id)
     else:
-        granted = narrow_scopes(scope, set(client.allowed_scopes))
+        ceilings = [set(client.allowed_scopes)]
+        if client.partner_account_id is not None:
+            ceilings.append(scope_catalog.PARTNER_SCOPES)
+        granted = narrow_scopes(scope, *ceilings)
         subject = client.client_id
     access = tokens.issue_access_token(
         ctx.keyring, ctx.settings, subject=subject, client_id=client.client_id, scope=granted

@@ -19,7 +19,14 @@ from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Sharing, follow_parent, read_clause, write_clause
+from app.access import (
+    Sharing,
+    follow_parent,
+    is_partner,
+    partner_wide,
+    read_clause,
+    write_clause,
+)
 from app.access import shapes as access
 from app.auth.principal import Principal, PrincipalKind, require
 from app.customfields import values as custom_fields
@@ -36,7 +43,7 @@ from app.kit.errors import (
 from app.kit.ids import new_id
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.kit.recycle import Cascade
-from app.models import User, UserKind
+from app.models import Account, User, UserKind
 from app.models.history import Change, FieldHistory
 from app.picklists.cache import picklists as picklist_cache
 
@@ -78,6 +85,9 @@ class Resource:
     # field's picklist (422 invalid_picklist_value); a create that leaves one out gets the
     # picklist's default, if it has one.
     picklists: tuple[str, ...] = ()
+    # The vendor's own fields that partners never see: left out of responses, history and the
+    # filters and sorts they may use, and refused (422 naming the field) in their bodies.
+    internal_fields: tuple[str, ...] = ()
 
     @property
     def tag(self) -> str:
@@ -170,6 +180,12 @@ class Records:
             stmt = self._statements[full] = build(access.template(principal))
         return stmt
 
+    def hidden(self, principal: Principal) -> frozenset[str]:
+        """Fields the principal may not see (internal fields, for partners)."""
+        if self.r.internal_fields and is_partner(principal):
+            return frozenset(self.r.internal_fields)
+        return frozenset()
+
     # --- reading ------------------------------------------------------------------------
 
     def visible(self, principal: Principal, *, deleted: bool = False, rows: bool = False) -> Select:
@@ -194,7 +210,9 @@ class Records:
     ) -> tuple[list, str | None]:
         r = self.r
         stmt = self._statement(("list",), principal, lambda p: self.visible(p, rows=True))
-        fields, equals = {f: r.column(f) for f in (*r.filterable, "id")}, None
+        hidden = self.hidden(principal)
+        fields = {f: r.column(f) for f in (*r.filterable, "id") if f not in hidden}
+        equals = None
         custom = any(k.startswith(custom_fields.PREFIX) for k, _ in params)
         if custom:
             more, equals = await custom_fields.filters(
@@ -216,7 +234,9 @@ class Records:
             if bind is not None:
                 pattern = bind(pattern)
             stmt = stmt.where(or_(*[r.column(c).ilike(pattern, escape="\\") for c in r.searchable]))
-        keys = sorting.parse(sort, {f: r.column(f) for f in (*r.sortable, "id")}, self.m.id)
+        keys = sorting.parse(
+            sort, {f: r.column(f) for f in (*r.sortable, "id") if f not in hidden}, self.m.id
+        )
         if cursor:
             stmt = stmt.where(sorting.after_cursor(keys, decode_cursor(cursor), bind))
         stmt = sorting.order(stmt, keys).limit(limit + 1)
@@ -338,17 +358,85 @@ class Records:
         if (
             owner_id is not None
             and (existing is None or owner_id != existing.owner_id)
-            # The caller itself was found active and internal when its token was checked.
-            and not (owner_id == principal.user_id and principal.kind == PrincipalKind.user)
-        ):
-            active = await session.scalar(
-                select(User.is_active).where(User.id == owner_id, User.kind == UserKind.internal)
+            # The caller itself was found active when its token was checked.
+            and not (
+                owner_id == principal.user_id
+                and principal.kind in (PrincipalKind.user, PrincipalKind.partner_user)
             )
-            if not active:
-                raise invalid("owner_id", "not_found", "The owner must be an active internal user")
+        ):
+            partner = await self._check_owner(session, principal, owner_id)
+            if (
+                partner is not None
+                and hasattr(self.m, "partner_account_id")
+                and values.get("partner_account_id") is None
+            ):
+                # As in Salesforce: a record a partner user owns is shared with their partner.
+                values["partner_account_id"] = partner
+        await self._check_partner_account(session, values, existing)
         await self._check_picklists(session, values, existing)
         if self.r.validate:
             await self.r.validate(session, principal, values, existing)
+
+    async def _check_owner(
+        self, session: AsyncSession, principal: Principal, owner_id: uuid.UUID
+    ) -> uuid.UUID | None:
+        """A new owner must be an active user the caller may give records to: for internal
+        callers an internal user or a partner user (whose partner account is returned: the
+        record is then shared with it); for partners a user of their own partner account."""
+        found = (
+            await session.execute(
+                select(User.kind, User.partner_account_id).where(
+                    User.id == owner_id, User.is_active.is_(True)
+                )
+            )
+        ).first()
+        if is_partner(principal):
+            if (
+                found is None
+                or found.kind != UserKind.partner
+                or found.partner_account_id != principal.partner_account_id
+            ):
+                raise invalid(
+                    "owner_id", "not_found", "The owner must be an active user of your partner"
+                )
+            return None
+        if found is None or found.kind == UserKind.portal:
+            raise invalid(
+                "owner_id", "not_found", "The owner must be an active internal or partner user"
+            )
+        return found.partner_account_id if found.kind == UserKind.partner else None
+
+    async def _check_partner_account(
+        self, session: AsyncSession, values: dict[str, Any], existing: Any
+    ) -> None:
+        """``partner_account_id`` must name an enabled partner account (app/partners)."""
+        ref = values.get("partner_account_id")
+        if ref is None or (existing is not None and ref == existing.partner_account_id):
+            return
+        enabled = await session.scalar(
+            select(Account.id).where(
+                Account.id == ref, Account.is_partner.is_(True), Account.deleted_at.is_(None)
+            )
+        )
+        if enabled is None:
+            raise invalid("partner_account_id", "not_found", "No such partner account")
+
+    def _guard(self, principal: Principal, data: BaseModel) -> None:
+        """No mass assignment by partners: internal fields, the partner field and (but for a
+        partner manager handing a record to another user of the partner) the owner."""
+        if not is_partner(principal):
+            return
+        sent = data.model_fields_set
+        for name in self.r.internal_fields:
+            if name in sent:
+                raise invalid(name, "internal_field", f"{name} is not available to partners")
+        if "partner_account_id" in sent:
+            raise invalid(
+                "partner_account_id", "read_only", "partner_account_id is set by the system"
+            )
+        owner_id = getattr(data, "owner_id", None) if "owner_id" in sent else None
+        if owner_id is not None and owner_id != principal.user_id and not partner_wide(principal):
+            raise invalid("owner_id", "read_only", "Partner reps cannot change the owner")
 
     async def _check_picklists(
         self, session: AsyncSession, values: dict[str, Any], existing: Any
@@ -431,12 +519,16 @@ class Records:
         return await session.scalar(stmt, params) is True
 
     async def create(self, session: AsyncSession, principal: Principal, data: BaseModel) -> Any:
+        self._guard(principal, data)
         values = data.model_dump(exclude_unset=False)
         custom = values.pop("custom_fields", None)
         if hasattr(self.m, "owner_id") and values.get("owner_id") is None:
             if principal.user_id is None:
                 raise invalid("owner_id", "required", "A service client must name the owner")
             values["owner_id"] = principal.user_id
+        if is_partner(principal) and hasattr(self.m, "partner_account_id"):
+            # What a partner creates is shared with the partner (the owner is one of its users).
+            values["partner_account_id"] = principal.partner_account_id
         await self._picklist_defaults(session, data, values)
         await self._validate(session, principal, values, None)
         values["custom_fields"] = await custom_fields.prepare(session, self.r.name, custom, None)
@@ -489,6 +581,7 @@ class Records:
         if_match: str | None,
     ) -> Any:
         row = await self._for_write(session, principal, record_id, if_match)
+        self._guard(principal, data)
         changes = data.model_dump(exclude_unset=True)
         custom = changes.pop("custom_fields", None)
         await self._validate(session, principal, changes, row)
@@ -583,6 +676,9 @@ class Records:
         if await session.scalar(select(visible.exists() | deleted.exists())) is not True:
             raise NotFound(f"No such {self.r.label}")
         stmt = select(FieldHistory).where(FieldHistory.record_id == record_id)
+        hidden = self.hidden(principal)
+        if hidden:
+            stmt = stmt.where(FieldHistory.field.not_in(sorted(hidden)))
         if cursor:
             values = decode_cursor(cursor)
             stmt = stmt.where(
@@ -654,18 +750,18 @@ def build_router(resource: Resource) -> APIRouter:
 
     PageOut = Page[Out]
 
-    async def out(session, row, response: Response | None = None):
-        if response is not None:
-            response.headers["ETag"] = etag(row.version)
-        return (await records.present(session, [row]))[0]
-
     async def record_response(
-        session, row, status_code: int = 200, headers: dict | None = None
+        session,
+        principal: Principal,
+        row,
+        status_code: int = 200,
+        headers: dict | None = None,
     ) -> Response:
-        # Serialised here rather than by FastAPI, which would validate the model a second time.
+        # Serialised here rather than by FastAPI, which would validate the model a second time
+        # (and put back the internal fields left out for partners).
         (record,) = await records.present(session, [row])
         return Response(
-            record.model_dump_json(by_alias=True),
+            record.model_dump_json(by_alias=True, exclude=records.hidden(principal) or None),
             status_code=status_code,
             media_type="application/json",
             headers={"ETag": etag(record.version), **(headers or {})},
@@ -703,7 +799,11 @@ def build_router(resource: Resource) -> APIRouter:
             q=q,
         )
         page = PageOut(data=await records.present(session, rows), next_cursor=nxt)
-        return Response(page.model_dump_json(by_alias=True), media_type="application/json")
+        hidden = records.hidden(principal)
+        exclude = {"data": {"__all__": hidden}} if hidden else None
+        return Response(
+            page.model_dump_json(by_alias=True, exclude=exclude), media_type="application/json"
+        )
 
     @router.post(
         "",
@@ -721,7 +821,7 @@ def build_router(resource: Resource) -> APIRouter:
     ):
         row = await records.create(session, principal, body)
         headers = {"Location": f"/api/v1/{r.name}/{row.id}"}
-        return await record_response(session, row, 201, headers)
+        return await record_response(session, principal, row, 201, headers)
 
     @router.get(
         "/{record_id}",
@@ -736,7 +836,8 @@ def build_router(resource: Resource) -> APIRouter:
         record_id: uuid.UUID,
         response: Response,
     ):
-        return await record_response(session, await records.read(session, principal, record_id))
+        row = await records.read(session, principal, record_id)
+        return await record_response(session, principal, row)
 
     @router.patch(
         "/{record_id}",
@@ -755,7 +856,7 @@ def build_router(resource: Resource) -> APIRouter:
     ):
         """Change some fields. Send `If-Match` with the ETag you read to refuse lost updates."""
         row = await records.update(session, principal, record_id, body, if_match)
-        return await out(session, row, response)
+        return await record_response(session, principal, row)
 
     @router.delete(
         "/{record_id}",
@@ -785,7 +886,8 @@ def build_router(resource: Resource) -> APIRouter:
         record_id: uuid.UUID,
         response: Response,
     ):
-        return await out(session, await records.restore(session, principal, record_id), response)
+        row = await records.restore(session, principal, record_id)
+        return await record_response(session, principal, row)
 
     @router.get(
         "/{record_id}/history",
@@ -826,8 +928,7 @@ def build_router(resource: Resource) -> APIRouter:
             """For systems that sync with their own ids: creates the record (201) when no record
             has this `external_id`, updates it (200) when one does."""
             row, created = await records.upsert(session, principal, external_id, body)
-            response.status_code = 201 if created else 200
-            return await out(session, row, response)
+            return await record_response(session, principal, row, 201 if created else 200)
 
     router.records = records  # type: ignore[attr-defined]
     return router

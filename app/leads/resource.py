@@ -37,6 +37,7 @@ resource = Resource(
         "rating",
         "industry",
         "owner_id",
+        "partner_account_id",
         "score",
         "is_converted",
         "country",
@@ -54,6 +55,7 @@ resource = Resource(
     picklists=("status", "lead_source", "rating", "industry"),
     required=("last_name", "company", "status", "do_not_call", "has_opted_out_of_email"),
     validate=validate,
+    internal_fields=("score",),
     children=(Cascade("campaign-members", "lead_id"), *activities_of("lead", person=True)),
 )
 router = build_router(resource)

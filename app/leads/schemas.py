@@ -18,7 +18,14 @@ class _LeadFields(PersonFields):
     website: Annotated[str, StringConstraints(max_length=255)] | None = None
     annual_revenue: Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)] | None = None
     number_of_employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
-    score: Annotated[int, Field(ge=0, le=1000)] | None = None
+    score: Annotated[int, Field(ge=0, le=1000)] | None = Field(
+        None, description="The vendor's lead score; internal: partners never see or set it"
+    )
+    partner_account_id: uuid.UUID | None = Field(
+        None,
+        description="The partner the lead is shared with; set by the system when a partner user"
+        " owns or creates the lead",
+    )
 
 
 class LeadCreate(_LeadFields):

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.accounts import schemas as account_schemas
 from app.accounts.router import records as accounts
 from app.auth.principal import Principal
@@ -173,6 +174,18 @@ async def convert(
             "converted_contact_id": contact.id,
             "converted_opportunity_id": opportunity_id,
         },
+    )
+    await events.emit(
+        session,
+        events.LEAD_CONVERTED,
+        "leads",
+        lead.id,
+        {
+            "account_id": str(account.id),
+            "contact_id": str(contact.id),
+            "opportunity_id": str(opportunity_id) if opportunity_id else None,
+        },
+        actor_id=principal.user_id,
     )
     return lead, account.id, contact.id, opportunity_id
 

@@ -2,9 +2,10 @@
 
 import enum
 import uuid
+from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Enum, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +19,20 @@ class AccountType(enum.StrEnum):
     competitor = "competitor"
     reseller = "reseller"
     other = "other"
+
+
+class PartnerTier(enum.StrEnum):
+    bronze = "bronze"
+    silver = "silver"
+    gold = "gold"
+    platinum = "platinum"
+
+
+class PartnerStatus(enum.StrEnum):
+    prospect = "prospect"  # being recruited or onboarded
+    active = "active"
+    inactive = "inactive"
+    terminated = "terminated"
 
 
 class Account(RecordMixin, OwnedMixin, Base):
@@ -54,9 +69,25 @@ class Account(RecordMixin, OwnedMixin, Base):
     shipping_country: Mapped[str | None] = mapped_column(String(80))
     description: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(255))
+    # "Enable As Partner" (app/partners): the account is a channel partner whose users sign in
+    # and see what is shared with it (app/access). Set only through the partner endpoints.
+    is_partner: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    partner_program: Mapped[str | None] = mapped_column(String(120))
+    partner_tier: Mapped[PartnerTier | None] = mapped_column(
+        Enum(PartnerTier, name="partner_tier", native_enum=False, length=20)
+    )
+    partner_status: Mapped[PartnerStatus | None] = mapped_column(
+        Enum(PartnerStatus, name="partner_status", native_enum=False, length=20)
+    )
+    # The internal user who owns the relationship with the partner.
+    channel_manager_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    partner_onboarded_on: Mapped[date | None] = mapped_column(Date)
 
     __table_args__ = (
         Index("ix_accounts_name", "name"),
+        Index("ix_accounts_partners", "id", postgresql_where="is_partner"),
         Index("ix_accounts_created_at", "created_at"),
         Index("ix_accounts_updated_at", "updated_at"),
         Index(

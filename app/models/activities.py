@@ -32,6 +32,8 @@ class Task(RecordMixin, OwnedMixin, RelatedMixin, Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
     is_closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Salesforce's TaskSubtype: Task, Call, Email, or List Email (a mass email's log entry).
+    subtype: Mapped[str] = mapped_column(String(20), default="Task", server_default="Task")
 
     __table_args__ = (
         Index("ix_tasks_subject", "subject"),

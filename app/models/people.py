@@ -81,6 +81,11 @@ class Lead(RecordMixin, OwnedMixin, PersonMixin, Base):
         UUID(as_uuid=True), ForeignKey("contacts.id", ondelete="SET NULL")
     )
     converted_opportunity_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # The partner the lead is shared with (set when a partner user owns it or a partner creates
+    # it; app/access).
+    partner_account_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="SET NULL"), index=True
+    )
 
     __table_args__ = (
         Index("ix_leads_status", "status"),

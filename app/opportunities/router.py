@@ -4,7 +4,7 @@ import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from fastapi import Query
+from fastapi import Query, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,9 +27,9 @@ async def validate(
     session: AsyncSession, principal: Principal, values: dict[str, Any], existing
 ) -> None:
     await service.apply_stage(session, values, existing)
+    # partner_account_id: any enabled partner account (checked by the machinery).
     for field_name, refs, what in (
         ("account_id", accounts, "account"),
-        ("partner_account_id", accounts, "account"),
         ("primary_campaign_id", campaigns, "campaign"),
     ):
         ref = values.get(field_name)
@@ -78,6 +78,7 @@ resource = Resource(
     validate=validate,
     scope_name="opportunities",
     after_write=after_write,
+    internal_fields=("forecast_category",),
     children=(
         Cascade("opportunity-line-items", "opportunity_id"),
         *activities_of("opportunity"),
@@ -113,7 +114,12 @@ async def stage_history(
     if len(rows) > limit:
         rows = rows[:limit]
         nxt = encode_cursor([str(rows[-1].id)])
-    return {"data": [schemas.StageHistoryEntry.model_validate(x) for x in rows], "next_cursor": nxt}
+    page = Page[schemas.StageHistoryEntry](
+        data=[schemas.StageHistoryEntry.model_validate(x) for x in rows], next_cursor=nxt
+    )
+    hidden = records.hidden(principal)  # forecast_category is the vendor's, not partners'
+    exclude = {"data": {"__all__": hidden}} if hidden else None
+    return Response(page.model_dump_json(exclude=exclude), media_type="application/json")
 
 
 CENT = Decimal("0.01")

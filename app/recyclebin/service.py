@@ -5,6 +5,8 @@ objects and runs the retention purge for the API, the CLI and the periodic task.
 """
 
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import Text, cast, func, literal, null, select, tuple_, union_all
@@ -114,7 +116,7 @@ _records: dict[str, Records] = {}
 
 
 async def purge_expired(
-    target: AsyncSession | AsyncEngine,
+    target: AsyncSession | AsyncEngine | Callable[[], AbstractAsyncContextManager[AsyncSession]],
     now: datetime | None = None,
     retention: timedelta | None = None,
     *,
@@ -124,8 +126,9 @@ async def purge_expired(
     """Hard-delete every record that has been in the recycle bin longer than ``retention``
     (default: the ``recycle_bin_retention_days`` setting), with its field history, children
     before parents, ``batch_size`` rows per statement; a ``purge`` entry per record goes to the
-    change feed. With an engine each batch is its own transaction (locks held briefly; what the
-    job queue will call); with a session everything joins the caller's transaction.
+    change feed. With an engine, or a factory of sessions committed when their block exits
+    (``jobs.session``: the periodic job), each batch is its own transaction (locks held briefly);
+    with a session everything joins the caller's transaction.
     Returns the number purged per object type."""
     now = now or clock.now()
     if retention is None:
@@ -139,6 +142,9 @@ async def purge_expired(
             if isinstance(target, AsyncEngine):
                 async with target.begin() as conn:
                     n = await recycle.purge_batch(conn, table, expired, now=now, by=by, limit=limit)
+            elif callable(target):
+                async with target() as s:
+                    n = await recycle.purge_batch(s, table, expired, now=now, by=by, limit=limit)
             else:
                 n = await recycle.purge_batch(target, table, expired, now=now, by=by, limit=limit)
             if n:

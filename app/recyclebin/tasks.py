@@ -1,54 +1,37 @@
-"""The periodic purge of the recycle bin, run by every API process in the background until a job
-queue takes it over. A PostgreSQL advisory lock lets only one process purge at a time."""
+"""The periodic purge of the recycle bin, a job on the queue (app/jobs): one run per period
+across every worker; a run that fails is retried. Each batch is its own transaction, and the
+batches lock rows with ``SKIP LOCKED``, so a run that overlaps a manual purge does no harm."""
 
-import asyncio
 import logging
 from datetime import timedelta
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from app.config import Settings
+from app import jobs
 from app.recyclebin.service import purge_expired
 
 logger = logging.getLogger("accord.recyclebin")
 
-PURGE_LOCK = 7346001  # pg advisory lock key (migrations use 7346000)
-FIRST_RUN_AFTER_SECONDS = 60
+PURGE = "recyclebin.purge"
 
 
-async def purge_once(engine: AsyncEngine, settings: Settings) -> dict[str, int] | None:
-    """Purge what has expired unless another process is at it (then None)."""
-    async with engine.connect() as lock:
-        got = await lock.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": PURGE_LOCK})
-        await lock.commit()
-        if not got:
-            return None
-        try:
-            return await purge_expired(
-                engine,
-                retention=timedelta(days=settings.recycle_bin_retention_days),
-                batch_size=settings.recycle_bin_purge_batch_size,
-            )
-        finally:
-            await lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PURGE_LOCK})
-            await lock.commit()
+@jobs.task(PURGE, max_attempts=5, base_delay=60.0, max_delay=1800.0)
+async def purge(payload: dict) -> None:
+    """Purge what has been in the recycle bin longer than the retention period."""
+    settings = jobs.settings()
+    counts = await purge_expired(
+        jobs.session,
+        retention=timedelta(days=settings.recycle_bin_retention_days),
+        batch_size=settings.recycle_bin_purge_batch_size,
+    )
+    if counts:
+        logger.info("recycle bin purged", extra={"purged": counts})
 
 
-async def run_periodically(engine: AsyncEngine, settings: Settings) -> None:
-    """Every ``recycle_bin_purge_interval_seconds``, starting a minute after start-up. Errors are
-    logged and the next run tries again."""
-    delay = min(FIRST_RUN_AFTER_SECONDS, settings.recycle_bin_purge_interval_seconds)
-    while True:
-        await asyncio.sleep(delay)
-        delay = settings.recycle_bin_purge_interval_seconds
-        try:
-            counts = await purge_once(engine, settings)
-        except Exception:
-            logger.exception("recycle bin purge failed")
-            continue
-        if counts:
-            logger.info("recycle bin purged", extra={"purged": counts})
+# Hourly by default (``recycle_bin_purge_interval_seconds``; 0 turns it off), the first run a
+# minute after a worker first sees the schedule.
+jobs.periodic(
+    PURGE,
+    every=lambda s: s.recycle_bin_purge_interval_seconds,
+    first_after=60.0,
+)
 
-
-__all__ = ["PURGE_LOCK", "purge_once", "run_periodically"]
+__all__ = ["PURGE", "purge"]

@@ -32,6 +32,11 @@ BODIES = {
         "end_at": "2027-01-10T11:00:00+00:00",
     },
     "notes": {"title": "Met the CFO", "parent_type": "account"},
+    "email-templates": {
+        "name": "Welcome",
+        "subject": "Hi {{ lead.first_name }}",
+        "text_body": "Hello",
+    },
 }
 PATCH = {
     "accounts": {"industry": "Energy"},
@@ -47,6 +52,7 @@ PATCH = {
     "tasks": {"priority": "High"},
     "events": {"location": "Room 4"},
     "notes": {"body": "They will decide in March"},
+    "email-templates": {"folder": "Sales"},
 }
 # Fields naming a parent record: the parent is created (by the same caller) before the object.
 PARENTS = {

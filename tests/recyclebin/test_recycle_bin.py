@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from app.kit import clock
+from app import jobs
+from app.kit import clock, db
 from app.kit.resource import REGISTRY
 from app.models import (
     Account,
@@ -16,12 +17,12 @@ from app.models import (
     Contact,
     Event,
     FieldHistory,
+    Lead,
     Note,
     Opportunity,
     OpportunityLineItem,
     Task,
 )
-from app.recyclebin import tasks
 from app.recyclebin.service import purge_expired
 from tests.factories import make_user, post_ok, user_token
 
@@ -501,10 +502,14 @@ async def test_purge_works_in_batches(client, session, people):
     assert ops == ["purge"] * 5
 
 
-async def test_only_one_process_purges_at_a_time(engine, settings):
-    async with engine.connect() as other:
-        await other.execute(text("SELECT pg_advisory_lock(:k)"), {"k": tasks.PURGE_LOCK})
-        assert await tasks.purge_once(engine, settings) is None
-        await other.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": tasks.PURGE_LOCK})
-        await other.commit()
-    assert isinstance(await tasks.purge_once(engine, settings), dict)
+async def test_the_periodic_purge_job_purges_what_expired(client, session, people, settings):
+    h = people["h"]["rep"]
+    lead = await post_ok(client, h, "leads", {"last_name": "Old", "company": "N"})
+    await client.delete(_url("leads", lead), headers=h)
+    factory = db.savepoint_factory(session.bind)
+    await jobs.drain(factory, settings=settings)  # the schedule exists; its first run is later
+    assert await _count(session, Lead, lead["id"]) == 1
+    clock.advance(days=16)
+    await jobs.drain(factory, settings=settings)
+    assert await _count(session, Lead, lead["id"]) == 0
+    assert (await _ops(session, lead["id"]))[-1] == "purge"
