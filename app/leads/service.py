@@ -4,9 +4,10 @@ locked first, so concurrent calls convert it exactly once."""
 
 import uuid
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Boolean, Uuid, bindparam, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,13 +19,14 @@ from app.auth.principal import Principal
 from app.contacts import schemas as contact_schemas
 from app.contacts.router import records as contacts
 from app.kit import clock
+from app.kit.db import Prepared
 from app.kit.errors import AppError, InvalidStateTransition
 from app.kit.ids import new_id
 from app.kit.resource import invalid
 from app.leads.resource import records as leads
 from app.leads.schemas import Lead as LeadSchema
 from app.leads.schemas import LeadBulkConvertItem, LeadConvert, LeadConvertResult
-from app.models import CampaignMember, Contact, Event, Lead, Note, Task
+from app.models import CampaignMember, Contact, Event, Lead, Task
 from app.opportunities import schemas as opportunity_schemas
 from app.opportunities.router import records as opportunities
 from app.picklists.cache import picklists
@@ -223,6 +225,43 @@ async def convert_each(
     return outcomes
 
 
+_MOVE_SQL = """
+WITH moved_tasks AS (
+    UPDATE tasks SET who_type = 'contact', who_id = :contact,
+        what_type = CASE WHEN :moving_to_opportunity THEN 'opportunity' ELSE what_type END,
+        what_id = CASE WHEN :moving_to_opportunity THEN :opportunity ELSE what_id END
+    WHERE who_type = 'lead' AND who_id = :lead RETURNING 1
+), moved_events AS (
+    UPDATE events SET who_type = 'contact', who_id = :contact,
+        what_type = CASE WHEN :moving_to_opportunity THEN 'opportunity' ELSE what_type END,
+        what_id = CASE WHEN :moving_to_opportunity THEN :opportunity ELSE what_id END
+    WHERE who_type = 'lead' AND who_id = :lead RETURNING 1
+), moved_notes AS (
+    UPDATE notes SET parent_type = 'contact', parent_id = :contact
+    WHERE parent_type = 'lead' AND parent_id = :lead RETURNING 1
+)
+SELECT campaign_id, status, has_responded, first_responded_date, owner_id
+FROM campaign_members WHERE lead_id = :lead AND deleted_at IS NULL
+"""
+
+
+def _move_statement() -> Prepared:
+    """Tasks, events and notes move to the contact (and the opportunity, when one was made) in
+    the statement that reads the campaign memberships to copy: one round trip where there were
+    four."""
+    return Prepared(
+        text(_MOVE_SQL).bindparams(
+            bindparam("lead", type_=Uuid),
+            bindparam("contact", type_=Uuid),
+            bindparam("opportunity", type_=Uuid),
+            bindparam("moving_to_opportunity", type_=Boolean),
+        )
+    )
+
+
+_MOVE = _move_statement()
+
+
 async def _move_related(
     session: AsyncSession,
     lead: Lead,
@@ -233,16 +272,14 @@ async def _move_related(
     """Campaign memberships go to the contact (the lead's stay, as history); tasks, events and
     notes move to the contact and, where one was made, the opportunity; open activities follow
     the new owner."""
-    rows = await session.execute(
-        select(
-            CampaignMember.campaign_id,
-            CampaignMember.status,
-            CampaignMember.has_responded,
-            CampaignMember.first_responded_date,
-            CampaignMember.owner_id,
-        ).where(CampaignMember.lead_id == lead.id, CampaignMember.deleted_at.is_(None))
-    )
-    for m in rows.all():
+    params = {
+        "lead": lead.id,
+        "contact": contact.id,
+        "opportunity": opportunity_id,
+        "moving_to_opportunity": opportunity_id is not None,
+    }
+    rows = await _MOVE.fetch(session, params)
+    for m in (SimpleNamespace(**row) for row in rows):
         await session.execute(
             insert(CampaignMember)
             .values(
@@ -257,13 +294,6 @@ async def _move_related(
             )
             .on_conflict_do_nothing()
         )
-    for model in (Task, Event):
-        values: dict[str, Any] = {"who_type": "contact", "who_id": contact.id}
-        if opportunity_id:
-            values.update(what_type="opportunity", what_id=opportunity_id)
-        await session.execute(
-            update(model).where(model.who_type == "lead", model.who_id == lead.id).values(**values)
-        )
     if new_owner:
         await session.execute(
             update(Task)
@@ -275,8 +305,3 @@ async def _move_related(
             .where(Event.who_id == contact.id, Event.end_at >= clock.now())
             .values(owner_id=new_owner)
         )
-    await session.execute(
-        update(Note)
-        .where(Note.parent_type == "lead", Note.parent_id == lead.id)
-        .values(parent_type="contact", parent_id=contact.id)
-    )
