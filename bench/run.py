@@ -245,6 +245,9 @@ async def run(args) -> None:
             "--workers",
             "1",
             "--no-migrate",
+            # The API alone: background work runs in its own `accord worker` process in a
+            # deployment, and here it would take CPU from the server being measured.
+            "--no-worker",
         ],
         env={**ctx["env"], "ACCORD_LOG_JSON": "false"},
         stdout=subprocess.DEVNULL,

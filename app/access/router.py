@@ -6,7 +6,6 @@ The settings live in ``sharing_settings`` and every access clause reads them ins
 
 from typing import Annotated
 
-from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +16,10 @@ from app.kit import clock
 from app.kit.db import Session
 from app.kit.errors import ValidationFailed, problem_responses
 from app.kit.resource import REGISTRY
+from app.kit.routing import Router
 from app.models.sharing import Sharing, SharingSetting
 
-router = APIRouter(prefix="/api/v1/sharing-settings", tags=["sharing_settings"])
+router = Router(prefix="/api/v1/sharing-settings", tags=["sharing_settings"])
 
 
 def _invalid(field: str, code: str, message: str) -> ValidationFailed:

@@ -3,22 +3,23 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 
 from app.admin import schemas, service
 from app.auth.principal import CurrentPrincipal, Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routing import Router
 from app.models import User
 
 ERRORS = problem_responses(401, 403, 422)
 ITEM_ERRORS = problem_responses(401, 403, 404, 422)
 
-users = APIRouter(prefix="/api/v1/users", tags=["users"])
-roles = APIRouter(prefix="/api/v1/roles", tags=["roles"])
-clients = APIRouter(prefix="/api/v1/api-clients", tags=["api_clients"])
-me = APIRouter(prefix="/api/v1/me", tags=["me"])
+users = Router(prefix="/api/v1/users", tags=["users"])
+roles = Router(prefix="/api/v1/roles", tags=["roles"])
+clients = Router(prefix="/api/v1/api-clients", tags=["api_clients"])
+me = Router(prefix="/api/v1/me", tags=["me"])
 
 Paging = Annotated[PageParams, Depends(page_params)]
 

@@ -9,14 +9,15 @@ rolls it back at the first failure; independent mode gives each its own savepoin
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from app.auth.principal import CurrentPrincipal
 from app.batch.schemas import BatchOperation, BatchRequest, BatchResponse, BatchResult
 from app.kit.db import Session, savepoint_factory
 from app.kit.errors import problem_body, problem_responses
+from app.kit.routing import Router
 
-router = APIRouter(prefix="/api/v1/batch", tags=["batch"])
+router = Router(prefix="/api/v1/batch", tags=["batch"])
 NOT_RUN = 424
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import and_, false, func, or_, select, text
 
@@ -17,9 +17,10 @@ from app.kit.db import Session
 from app.kit.errors import BadRequest, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.kit.resource import REGISTRY
+from app.kit.routing import Router
 from app.models.history import Change
 
-router = APIRouter(prefix="/api/v1/changes", tags=["changes"])
+router = Router(prefix="/api/v1/changes", tags=["changes"])
 
 # Changes of transactions still running are held back, so the order never changes under a reader:
 # every transaction older than the oldest one running has finished.

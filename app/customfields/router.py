@@ -3,15 +3,16 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.auth.principal import CurrentPrincipal, Principal, require
 from app.customfields import schemas, service
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routing import Router
 
-router = APIRouter(prefix="/api/v1/custom-fields", tags=["custom_fields"])
+router = Router(prefix="/api/v1/custom-fields", tags=["custom_fields"])
 ERRORS = problem_responses(401, 403, 422)
 ITEM_ERRORS = problem_responses(401, 403, 404, 422)
 Paging = Annotated[PageParams, Depends(page_params)]

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,10 +14,11 @@ from app.kit import filtering
 from app.kit.db import Session
 from app.kit.errors import NotFound, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.kit.routing import Router
 from app.models import EmailClick, EmailMessage, MassEmail
 
-router = APIRouter(prefix="/api/v1", tags=["emails"])
-mass_router = APIRouter(prefix="/api/v1/mass-emails", tags=["mass_emails"])
+router = Router(prefix="/api/v1", tags=["emails"])
+mass_router = Router(prefix="/api/v1/mass-emails", tags=["mass_emails"])
 
 SEND_RESPONSES = problem_responses(400, 401, 403, 404, 409, 422)
 

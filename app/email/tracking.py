@@ -17,7 +17,7 @@ import re
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -28,6 +28,7 @@ from app.kit import clock
 from app.kit.db import Session
 from app.kit.errors import BadRequest, problem_responses
 from app.kit.ids import new_id
+from app.kit.routing import Router
 from app.models import EmailClick, EmailMessage, ServerSecret
 
 SECRET_NAME = "email_tracking"
@@ -103,7 +104,7 @@ def rewrite(body: str, base: str, key: bytes, token: str) -> str:
 
 # --- the public endpoints --------------------------------------------------------------------
 
-router = APIRouter(prefix="/t", tags=["tracking"])
+router = Router(prefix="/t", tags=["tracking"])
 Token = Annotated[str, Path(max_length=64)]
 
 

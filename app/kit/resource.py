@@ -43,6 +43,7 @@ from app.kit.errors import (
 from app.kit.ids import new_id
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.kit.recycle import Cascade
+from app.kit.routing import Router
 from app.models import Account, User, UserKind
 from app.models.history import Change, FieldHistory
 from app.picklists.cache import picklists as picklist_cache
@@ -727,7 +728,7 @@ def build_router(resource: Resource) -> APIRouter:
         )
     records = Records(resource)
     r, tag, label = resource, resource.tag, resource.label
-    router = APIRouter(prefix=f"/api/v1/{r.name}", tags=[tag])
+    router = Router(prefix=f"/api/v1/{r.name}", tags=[tag])
     read, write = f"{r.scope}:read", f"{r.scope}:write"
     # Every object takes and shows its custom fields (app/customfields).
     r.out = custom_fields.showing(r.out)

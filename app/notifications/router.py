@@ -4,7 +4,7 @@ is a 404 on every path."""
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from sqlalchemy import func, select, update
 
 from app.auth.principal import Principal, require
@@ -12,10 +12,11 @@ from app.kit import clock, filtering
 from app.kit.db import Session
 from app.kit.errors import Forbidden, NotFound, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.kit.routing import Router
 from app.models import Notification
 from app.notifications import schemas
 
-router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
+router = Router(prefix="/api/v1/notifications", tags=["notifications"])
 
 
 def _user(principal: Principal) -> uuid.UUID:

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 
 from app.admin import schemas as admin_schemas
 from app.admin import service as admin_service
@@ -11,10 +11,11 @@ from app.auth.principal import Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routing import Router
 from app.models import PartnerStatus, PartnerTier
 from app.partners import schemas, service
 
-router = APIRouter(prefix="/api/v1/partners", tags=["partners"])
+router = Router(prefix="/api/v1/partners", tags=["partners"])
 
 Paging = Annotated[PageParams, Depends(page_params)]
 Reader = Annotated[Principal, require("partners:read")]

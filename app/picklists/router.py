@@ -7,14 +7,15 @@ that forms and integrations can offer the right choices; only administrators cha
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from app.auth.principal import CurrentPrincipal, Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
+from app.kit.routing import Router
 from app.picklists import schemas, service
 
-router = APIRouter(prefix="/api/v1/picklists", tags=["picklists"])
+router = Router(prefix="/api/v1/picklists", tags=["picklists"])
 
 Object = Annotated[str, Path(max_length=60, description="The object, e.g. `leads`")]
 Field = Annotated[str, Path(max_length=60, description="The field, e.g. `status`")]

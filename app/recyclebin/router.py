@@ -7,15 +7,16 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from app.auth.principal import CurrentPrincipal, Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routing import Router
 from app.recyclebin import schemas, service
 
-router = APIRouter(prefix="/api/v1/recycle-bin", tags=["recycle_bin"])
+router = Router(prefix="/api/v1/recycle-bin", tags=["recycle_bin"])
 
 
 def _result(counts: dict[str, int]) -> schemas.PurgeResult:

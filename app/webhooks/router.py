@@ -4,16 +4,17 @@ clients holding ``webhooks:read`` / ``webhooks:write``."""
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, Security
+from fastapi import Depends, Query, Request, Response, Security
 
 from app import events
 from app.auth.principal import Principal, authenticate
 from app.kit.db import Session
 from app.kit.errors import InsufficientScope, problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routing import Router
 from app.webhooks import schemas, service
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = Router(prefix="/api/v1/webhooks", tags=["webhooks"])
 
 ERRORS = problem_responses(401, 403, 422)
 ITEM_ERRORS = problem_responses(401, 403, 404, 422)
