@@ -7,7 +7,6 @@ from fastapi import Query, Request, Response
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import read_clause
 from app.auth.principal import Principal, PrincipalKind, require
 from app.email import merge, schemas, service
 from app.kit import filtering
@@ -42,11 +41,7 @@ def readable_messages(principal: Principal) -> ColumnElement[bool]:
         clauses.append(
             and_(
                 EmailMessage.related_type == kind,
-                exists().where(
-                    m.id == EmailMessage.related_id,
-                    m.deleted_at.is_(None),
-                    read_clause(m, principal, records.r.sharing),
-                ),
+                exists().where(m.id == EmailMessage.related_id, records.readable(principal)),
             )
         )
     return or_(*clauses) if clauses else false()

@@ -15,7 +15,6 @@ from sqlalchemy import func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import jobs
-from app.access import read_clause
 from app.auth.principal import Principal
 from app.campaigns.router import campaigns
 from app.config import Settings
@@ -160,8 +159,7 @@ async def campaign_recipients(
         members = (
             (CampaignMember.campaign_id == campaign_id),
             CampaignMember.deleted_at.is_(None),
-            model.deleted_at.is_(None),
-            read_clause(model, principal, records.r.sharing),
+            records.readable(principal),
         )
         counts = (
             await session.execute(

@@ -124,9 +124,8 @@ def build(
         elif op == "contains":
             if coerce_kind(col) is not str:
                 raise _bad(key, "contains works on text fields only")
-            escaped = raw.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             shape.append((key,))
-            clauses.append(col.ilike(b(f"%{escaped}%", col), escape="\\"))
+            clauses.append(col.ilike(b(like_pattern(raw), col), escape="\\"))
         else:
             if op not in ("eq", "ne") and coerce_kind(col) is bool:
                 raise _bad(key, f"{field} is true or false: use eq or ne")
@@ -137,6 +136,13 @@ def build(
             else:
                 clauses.append(_COMPARE[op](col, b(value, col)))
     return and_(*clauses) if clauses else None
+
+
+def like_pattern(text: str) -> str:
+    """``%text%`` for ``ILIKE ... ESCAPE '\\'``, with the caller's ``%``, ``_`` and ``\\``
+    matched literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def coerce_kind(column: InstrumentedAttribute) -> type:

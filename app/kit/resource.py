@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, insert, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -189,14 +189,17 @@ class Records:
 
     # --- reading ------------------------------------------------------------------------
 
+    def readable(self, principal: Principal, *, deleted: bool = False) -> ColumnElement[bool]:
+        """The condition for live (or deleted) records the principal may read: for queries that
+        join or count this object's rows rather than select them."""
+        bin_ = self.m.deleted_at.is_not(None) if deleted else self.m.deleted_at.is_(None)
+        return and_(read_clause(self.m, principal, self.r.sharing), bin_)
+
     def visible(self, principal: Principal, *, deleted: bool = False, rows: bool = False) -> Select:
         """Live (or deleted) records the principal may read: ORM objects, or with ``rows`` plain
         rows of the table's columns (cheaper; what the read endpoints serialise)."""
         what = select(*self.m.__table__.columns) if rows else select(self.m)
-        stmt = what.where(read_clause(self.m, principal, self.r.sharing))
-        return stmt.where(
-            self.m.deleted_at.is_not(None) if deleted else self.m.deleted_at.is_(None)
-        )
+        return what.where(self.readable(principal, deleted=deleted))
 
     async def find(
         self,
@@ -230,8 +233,7 @@ class Records:
         if q:
             if not r.searchable:
                 raise invalid("q", "unsupported", "This object has no text search")
-            escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            pattern = f"%{escaped}%"
+            pattern = filtering.like_pattern(q)
             if bind is not None:
                 pattern = bind(pattern)
             stmt = stmt.where(or_(*[r.column(c).ilike(pattern, escape="\\") for c in r.searchable]))

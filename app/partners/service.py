@@ -10,16 +10,15 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import is_partner, read_clause
+from app.access import is_partner
 from app.accounts.router import records as accounts
-from app.accounts.router import resource as account_resource
 from app.admin import schemas as admin_schemas
 from app.admin import service as admin_service
 from app.auth import scopes as scope_catalog
 from app.auth.principal import Principal, PrincipalKind
 from app.contacts import schemas as contact_schemas
 from app.contacts.router import records as contacts
-from app.kit import clock
+from app.kit import clock, filtering
 from app.kit.errors import Conflict, Forbidden, InvalidStateTransition, NotFound
 from app.kit.pagination import PageParams, by_id, page_of
 from app.kit.resource import invalid
@@ -150,8 +149,7 @@ async def list_partners(
 ) -> tuple[list[Account], str | None]:
     stmt = select(Account).where(
         Account.is_partner.is_(True),
-        Account.deleted_at.is_(None),
-        read_clause(Account, principal, account_resource.sharing),
+        accounts.readable(principal),
     )
     if tier is not None:
         stmt = stmt.where(Account.partner_tier == tier)
@@ -160,8 +158,7 @@ async def list_partners(
     if channel_manager_id is not None:
         stmt = stmt.where(Account.channel_manager_id == channel_manager_id)
     if q:
-        escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Account.name.ilike(f"%{escaped}%", escape="\\"))
+        stmt = stmt.where(Account.name.ilike(filtering.like_pattern(q), escape="\\"))
     rows = (await session.scalars(by_id(stmt, Account.id, params))).all()
     return page_of(list(rows), params)
 
