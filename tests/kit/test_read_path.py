@@ -3,7 +3,7 @@ shared by every caller of the same kind (ids as parameters), rows served without
 
 from sqlalchemy import text
 
-from tests.factories import bearer, make_client, make_user, token
+from tests.factories import bearer, make_client, make_user, post_ok, token, user_token
 
 ROLE_REP = "0190f000-0000-7000-8000-000000000003"
 
@@ -49,3 +49,39 @@ async def test_get_and_list_on_autocommit_sessions_keep_callers_apart(committed_
             )
         )
     assert idle == 0
+
+
+async def test_pages_through_nulls_and_filter_values_with_shared_statements(client, session):
+    """Lists share one prepared statement per shape: the cursor's null values and the filter
+    values must still decide each page (nulls last, every record exactly once)."""
+    rep = await make_user(session, role_id=ROLE_REP)
+    h = await user_token(client, session, rep, "opportunities:read opportunities:write")
+    amounts = ["100.00", None, "50.00", None, "200.00"]
+    ids = {}
+    for i, amount in enumerate(amounts):
+        body = {"name": f"Paged {i}", "close_date": "2027-03-31", "amount": amount}
+        ids[(await post_ok(client, h, "opportunities", body))["id"]] = amount
+
+    seen, cursor = [], None
+    while True:
+        params = {"sort": "-amount", "limit": 2, "name[contains]": "Paged"}
+        if cursor:
+            params["cursor"] = cursor
+        r = await client.get("/api/v1/opportunities", params=params, headers=h)
+        assert r.status_code == 200, r.text
+        seen += [x["id"] for x in r.json()["data"]]
+        cursor = r.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids)  # each once
+    assert [ids[i] for i in seen][:3] == ["200.00", "100.00", "50.00"]
+    assert [ids[i] for i in seen][3:] == [None, None]
+
+    # Same shape, other values: the statement is shared, the answer is not.
+    for amount, expected in (("150", {"200.00"}), ("75", {"200.00", "100.00"})):
+        r = await client.get(
+            "/api/v1/opportunities",
+            params={"amount[gt]": amount, "name[contains]": "Paged"},
+            headers=h,
+        )
+        assert {x["amount"] for x in r.json()["data"]} == expected
