@@ -16,19 +16,26 @@ from app.auth.keys import KeyRing
 from app.auth.router import router as oauth_router
 from app.batch.router import router as batch_router
 from app.campaigns.router import campaigns_router, members_router
+from app.cases.router import routers as case_routers
 from app.changes.router import router as changes_router
 from app.config import Settings, get_settings
 from app.contacts.router import router as contacts_router
 from app.customfields.router import router as custom_fields_router
+from app.deals.router import router as deal_registrations_router
+from app.distribution.router import routers as distribution_routers
 from app.email.router import mass_router as mass_emails_router
 from app.email.router import router as emails_router
 from app.email.templates import router as email_templates_router
 from app.email.tracking import router as tracking_router
+from app.ideas.router import router as ideas_router
 from app.kit import db, errors
 from app.kit.errors import FieldError, Problem
 from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.middleware import RequestContextMiddleware
 from app.leads.router import router as leads_router
+from app.mdf.router import budgets_router as mdf_budgets_router
+from app.mdf.router import claims_router as fund_claims_router
+from app.mdf.router import requests_router as fund_requests_router
 from app.notifications.router import router as notifications_router
 from app.opportunities.router import line_items_router
 from app.opportunities.router import router as opportunities_router
@@ -37,6 +44,8 @@ from app.partners.router import router as partners_router
 from app.picklists.router import router as picklists_router
 from app.products.router import entries_router, price_books_router, products_router
 from app.recyclebin.router import router as recycle_bin_router
+from app.scorecards.router import kpis_router, plans_router, scorecards_router
+from app.solutions.router import routers as solutions_routers
 from app.webhooks.router import router as webhooks_router
 
 API_VERSION = "0.1.0"
@@ -164,12 +173,23 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         accounts_router,
         contacts_router,
         leads_router,
+        *distribution_routers,
         products_router,
         price_books_router,
         entries_router,
         opportunities_router,
         line_items_router,
         partners_router,
+        deal_registrations_router,
+        scorecards_router,
+        plans_router,
+        kpis_router,
+        mdf_budgets_router,
+        fund_requests_router,
+        fund_claims_router,
+        *case_routers,
+        *solutions_routers,
+        ideas_router,
         campaigns_router,
         members_router,
         tasks_router,

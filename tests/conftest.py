@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -142,3 +143,9 @@ async def committed_app(settings, engine):
     app.state.read_session_factory = db.read_factory(engine)  # as in production: GETs autocommit
     async with _client(app) as c:
         yield app, c
+    # What these tests commit stays for the rest of the run. Leave nothing that acts later: no
+    # queued jobs (another test's drain would run them: emails, timers) and no enabled partners
+    # (rules that pick "every gold partner" would find them).
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM jobs"))
+        await conn.execute(text("UPDATE accounts SET is_partner = false WHERE is_partner"))

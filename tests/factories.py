@@ -106,3 +106,22 @@ async def post_ok(http: httpx.AsyncClient, headers: dict, path: str, body: dict,
     r = await http.post(f"/api/v1/{path}", json=body, headers=headers)
     assert r.status_code == status, r.text
     return r.json()
+
+
+async def make_portal_user(
+    session: AsyncSession, *, owner: User | None = None, email: str | None = None, **kw
+) -> User:
+    """A customer portal user (kind ``portal``) with a contact of their own, on a new customer
+    account owned by ``owner`` (an internal user made for it when not given)."""
+    from app.models import Account, Contact, UserKind
+
+    owner = owner or await make_user(session, name="Account Owner")
+    account = Account(name=f"Customer {uuid.uuid4().hex[:6]}", owner_id=owner.id)
+    session.add(account)
+    await session.flush()
+    contact = Contact(
+        last_name=kw.pop("last_name", "Customer"), account_id=account.id, owner_id=owner.id
+    )
+    session.add(contact)
+    await session.flush()
+    return await make_user(session, email=email, kind=UserKind.portal, contact_id=contact.id, **kw)

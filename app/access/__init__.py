@@ -26,7 +26,9 @@ users, leads and opportunities whose ``partner_account_id`` is the account, the 
 account record, contacts of that account, and children (line items, campaign members) of a
 record they may see. Partner managers see all of that; partner reps only what they own (plus
 their partner account's record and their own contact, read-only). Portal users see nothing here
-until the portal feature adds its rules.
+until the portal feature adds its rules, but for what the vendor publishes to everyone
+outside (``publish_externally``: published public solutions), which partners and portal users
+read and never change.
 A record the principal may not see answers 404, never 403.
 """
 
@@ -139,6 +141,20 @@ def _sees_all(principal: Principal) -> bool:
 # Objects every partner principal may read (active records only, never change): the product
 # catalogue. Price books follow with partner price books per tier.
 _PARTNER_CATALOGUE = {"products"}
+# Objects the vendor keeps for a partner account (``partner_account_id``): every partner principal
+# of that account may read them (a rep needs the MDF budget to ask for funds), none may change
+# them (app/mdf, app/scorecards).
+_PARTNER_ACCOUNT_READ_ONLY = {"mdf_budgets", "partner_plans"}
+# Objects the vendor publishes to everyone outside the company (published public solutions):
+# partner and portal principals read the rows that pass the object's condition, never change
+# them (``publish_externally``, declared by the object's package).
+_PUBLISHED: dict[str, Callable[[Any], ColumnElement[bool]]] = {}
+
+
+def publish_externally(model, condition: Callable[[Any], ColumnElement[bool]]) -> None:
+    """Partners and portal users may read the records of ``model`` for which ``condition(model)``
+    holds (a condition on the row only: the same for every external principal)."""
+    _PUBLISHED[object_of(model)] = condition
 
 
 def is_partner(principal: Principal) -> bool:
@@ -178,6 +194,10 @@ def _partner_clause(model, principal: Principal, *, write: bool) -> ColumnElemen
     """What is shared with the principal's partner account. Built only from the principal's
     own fields (bind parameters in cached statements, app/access/shapes.py)."""
     obj = object_of(model)
+    if obj in _PUBLISHED:
+        return false() if write else _PUBLISHED[obj](model)
+    if obj in _PARTNER_ACCOUNT_READ_ONLY:
+        return false() if write else model.partner_account_id == principal.partner_account_id
     columns = inspect(model).mapper.columns
     clause = _partner_owner(model.owner_id, principal) if "owner_id" in columns else false()
     account = principal.partner_account_id
@@ -188,6 +208,9 @@ def _partner_clause(model, principal: Principal, *, write: bool) -> ColumnElemen
             clause = clause | (model.account_id == account)
     elif not write and obj == "contacts" and principal.contact_id is not None:
         clause = clause | (model.id == principal.contact_id)
+    if obj == "cases" and not write and principal.user_id is not None:
+        # A case a partner user submitted stays visible to them once routed to an agent.
+        clause = clause | (model.created_by == principal.user_id)
     if obj == "accounts" and not write:
         # The partner's own account record, read-only: its program fields are the vendor's.
         clause = clause | (model.id == account)
@@ -227,6 +250,8 @@ def read_clause(
     if is_partner(principal):
         return _partner_clause(model, principal, write=False)
     obj = object_of(model)
+    if principal.kind == PrincipalKind.portal_user and obj in _PUBLISHED:
+        return _PUBLISHED[obj](model)
     clause = owner_read_clause(obj, model.owner_id, principal, sharing)
     if obj in _PARENTS and principal.kind == PrincipalKind.user and not _sees_all(principal):
         setting = org_wide_default(obj, sharing)
@@ -275,6 +300,7 @@ __all__ = [
     "owner_read_clause",
     "partner_users",
     "partner_wide",
+    "publish_externally",
     "read_clause",
     "readable",
     "writable",

@@ -167,6 +167,7 @@ async def resolve(request: Request, session, token: str) -> Principal:
         if row.client_partner_account_id is not None:
             # A partner's own system: never more than a partner user may have (app/partners).
             granted &= scope_catalog.PARTNER_SCOPES
+        granted = scope_catalog.with_implied(granted)
         return Principal(
             kind=PrincipalKind.service,
             scopes=frozenset(granted),
@@ -178,7 +179,7 @@ async def resolve(request: Request, session, token: str) -> Principal:
             grant_id=sid,
         )
     user = row
-    granted &= scope_catalog.user_ceiling(user)
+    granted = scope_catalog.with_implied(granted & scope_catalog.user_ceiling(user))
     kind = {
         UserKind.internal: PrincipalKind.user,
         UserKind.partner: PrincipalKind.partner_user,

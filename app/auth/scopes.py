@@ -17,6 +17,7 @@ _CRUD_RESOURCES = {
     "activities": "tasks, events and notes",
     "cases": "cases and case comments",
     "solutions": "solutions (knowledge articles)",
+    "ideas": "ideas, votes on them and their comments",
     "partners": "partner accounts, programs and partner users",
     "deals": "deal registrations",
     "mdf": "MDF budgets, fund requests and claims",
@@ -64,6 +65,8 @@ PARTNER_SCOPES = frozenset(
         "cases:read",
         "cases:write",
         "solutions:read",
+        "ideas:read",
+        "ideas:write",
         "deals:read",
         "deals:write",
         "deals:register",
@@ -80,11 +83,25 @@ PORTAL_SCOPES = frozenset(
         "cases:read",
         "cases:write",
         "solutions:read",
+        "ideas:read",
+        "ideas:write",
         "contacts:read",
         "notifications:read",
         "notifications:write",
     }
 )
+
+# Workflow scopes that carry the record scopes their workflow needs: registering deals means
+# creating, seeing and changing one's registrations; approving them means seeing them. Applied
+# when a token is resolved (app/auth/principal.py), after the ceilings.
+IMPLIED: dict[str, frozenset[str]] = {
+    "deals:register": frozenset({"deals:read", "deals:write"}),
+    "deals:approve": frozenset({"deals:read"}),
+}
+
+
+def with_implied(granted: set[str]) -> set[str]:
+    return granted.union(*(IMPLIED[s] for s in granted if s in IMPLIED))
 
 
 def user_ceiling(user: User) -> frozenset[str]:

@@ -89,6 +89,15 @@ class Resource:
     # The vendor's own fields that partners never see: left out of responses, history and the
     # filters and sorts they may use, and refused (422 naming the field) in their bodies.
     internal_fields: tuple[str, ...] = ()
+    # The path under /api/v1 when it is not the name (``mdf/budgets`` for ``mdf-budgets``).
+    path: str | None = None
+    # Raises when a record may not go to the recycle bin in its present state (a workflow
+    # record that holds something, e.g. an approved deal registration: 409).
+    before_delete: Callable[[Any], None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"/api/v1/{self.path or self.name}"
 
     @property
     def tag(self) -> str:
@@ -198,7 +207,9 @@ class Records:
     def visible(self, principal: Principal, *, deleted: bool = False, rows: bool = False) -> Select:
         """Live (or deleted) records the principal may read: ORM objects, or with ``rows`` plain
         rows of the table's columns (cheaper; what the read endpoints serialise)."""
-        what = select(*self.m.__table__.columns) if rows else select(self.m)
+        # Columns marked ``info={"unread": True}`` (a search vector) are never read back.
+        columns = [c for c in self.m.__table__.columns if not c.info.get("unread")]
+        what = select(*columns) if rows else select(self.m)
         return what.where(self.readable(principal, deleted=deleted))
 
     async def find(
@@ -633,6 +644,8 @@ class Records:
         if_match: str | None,
     ) -> None:
         row = await self._for_write(session, principal, record_id, if_match)
+        if self.r.before_delete:
+            self.r.before_delete(row)
         now = clock.now()
         row.deleted_at = now
         row.deleted_by = principal.user_id
@@ -730,7 +743,7 @@ def build_router(resource: Resource) -> APIRouter:
         )
     records = Records(resource)
     r, tag, label = resource, resource.tag, resource.label
-    router = Router(prefix=f"/api/v1/{r.name}", tags=[tag])
+    router = Router(prefix=r.url, tags=[tag])
     read, write = f"{r.scope}:read", f"{r.scope}:write"
     # Every object takes and shows its custom fields (app/customfields).
     r.out = custom_fields.showing(r.out)
@@ -823,7 +836,7 @@ def build_router(resource: Resource) -> APIRouter:
         response: Response,
     ):
         row = await records.create(session, principal, body)
-        headers = {"Location": f"/api/v1/{r.name}/{row.id}"}
+        headers = {"Location": f"{r.url}/{row.id}"}
         return await record_response(session, principal, row, 201, headers)
 
     @router.get(

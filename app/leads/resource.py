@@ -39,6 +39,7 @@ resource = Resource(
         "owner_id",
         "partner_account_id",
         "score",
+        "product_interest",
         "is_converted",
         "country",
         "state",

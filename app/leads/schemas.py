@@ -18,6 +18,9 @@ class _LeadFields(PersonFields):
     website: Annotated[str, StringConstraints(max_length=255)] | None = None
     annual_revenue: Annotated[Decimal, Field(max_digits=18, decimal_places=2, ge=0)] | None = None
     number_of_employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    product_interest: Annotated[str, StringConstraints(max_length=255)] | None = Field(
+        None, description="The product or product line the lead is interested in"
+    )
     score: Annotated[int, Field(ge=0, le=1000)] | None = Field(
         None, description="The vendor's lead score; internal: partners never see or set it"
     )

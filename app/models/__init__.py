@@ -4,11 +4,30 @@ from app.models.accounts import Account, AccountType, PartnerStatus, PartnerTier
 from app.models.activities import Event, Note, Task
 from app.models.base import Base
 from app.models.campaigns import Campaign, CampaignMember
+from app.models.cases import (
+    BusinessHours,
+    Case,
+    CaseAssignmentRule,
+    CaseComment,
+    CaseEscalationRule,
+    Queue,
+)
 from app.models.custom_fields import CustomField, CustomFieldType
+from app.models.deals import DealRegistration, DealRegistrationStatus
+from app.models.distribution import DistributionRule, LeadOffer, OfferMode, OfferStatus, OnExpiry
 from app.models.email import EmailClick, EmailMessage, EmailTemplate, MassEmail, ServerSecret
 from app.models.history import Change, FieldHistory
+from app.models.ideas import Idea, IdeaComment, IdeaStatus, IdeaVote
 from app.models.idempotency import IdempotencyKey
 from app.models.jobs import DomainEvent, EventCursor, Job, JobSchedule
+from app.models.mdf import (
+    FundClaim,
+    FundClaimStatus,
+    FundRequest,
+    FundRequestStatus,
+    FundType,
+    MdfBudget,
+)
 from app.models.notifications import Notification
 from app.models.oauth import (
     ApiClient,
@@ -28,7 +47,9 @@ from app.models.opportunities import (
 from app.models.people import Contact, Lead
 from app.models.picklists import PicklistValue
 from app.models.products import PriceBook, PriceBookEntry, Product
+from app.models.scorecards import PartnerPlan
 from app.models.sharing import Sharing, SharingSetting
+from app.models.solutions import Solution, SolutionCategory, SolutionStatus
 from app.models.users import PartnerRole, Role, User, UserKind
 from app.models.webhooks import WebhookDelivery, WebhookSubscription
 
@@ -39,12 +60,20 @@ __all__ = [
     "AuthorizationCode",
     "Base",
     "BrowserSession",
+    "BusinessHours",
     "Campaign",
     "CampaignMember",
+    "Case",
+    "CaseAssignmentRule",
+    "CaseComment",
+    "CaseEscalationRule",
     "Change",
     "Contact",
     "CustomField",
     "CustomFieldType",
+    "DealRegistration",
+    "DealRegistrationStatus",
+    "DistributionRule",
     "DomainEvent",
     "EmailClick",
     "EmailMessage",
@@ -53,17 +82,32 @@ __all__ = [
     "EventCursor",
     "FieldHistory",
     "ForecastCategory",
+    "FundClaim",
+    "FundClaimStatus",
+    "FundRequest",
+    "FundRequestStatus",
+    "FundType",
     "Grant",
+    "Idea",
+    "IdeaComment",
+    "IdeaStatus",
+    "IdeaVote",
     "IdempotencyKey",
     "Job",
     "JobSchedule",
     "Lead",
+    "LeadOffer",
     "MassEmail",
+    "MdfBudget",
     "Note",
     "Notification",
+    "OfferMode",
+    "OfferStatus",
+    "OnExpiry",
     "Opportunity",
     "OpportunityLineItem",
     "OpportunityStageHistory",
+    "PartnerPlan",
     "PartnerRole",
     "PartnerStatus",
     "PartnerTier",
@@ -71,6 +115,7 @@ __all__ = [
     "PriceBook",
     "PriceBookEntry",
     "Product",
+    "Queue",
     "RefreshToken",
     "RevokedAccessToken",
     "Role",
@@ -78,6 +123,9 @@ __all__ = [
     "Sharing",
     "SharingSetting",
     "SigningKey",
+    "Solution",
+    "SolutionCategory",
+    "SolutionStatus",
     "Task",
     "User",
     "UserKind",

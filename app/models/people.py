@@ -72,6 +72,9 @@ class Lead(RecordMixin, OwnedMixin, PersonMixin, Base):
     annual_revenue: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
     number_of_employees: Mapped[int | None] = mapped_column(Integer)
     score: Mapped[int | None] = mapped_column(Integer)
+    # What the customer is interested in (a product or product line): lead distribution rules
+    # match on it (app/distribution).
+    product_interest: Mapped[str | None] = mapped_column(String(255))
     is_converted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     converted_account_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -39,6 +39,8 @@ class PicklistValue(IdMixin, TimestampMixin, Base):
     is_closed: Mapped[bool | None] = mapped_column(Boolean)
     is_won: Mapped[bool | None] = mapped_column(Boolean)
     is_converted: Mapped[bool | None] = mapped_column(Boolean)
+    # Case statuses: waiting on the customer (escalation clocks stop; app/cases).
+    is_waiting: Mapped[bool | None] = mapped_column(Boolean)
     updated_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
     __table_args__ = (

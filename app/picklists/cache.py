@@ -46,11 +46,21 @@ SHARED: dict[Key, Key] = {
 ATTRIBUTES: dict[Key, tuple[str, ...]] = {
     ("opportunities", "stage"): ("probability", "forecast_category", "is_closed", "is_won"),
     ("leads", "status"): ("is_converted",),
+    ("cases", "status"): ("is_closed", "is_waiting"),
 }
-ALL_ATTRIBUTES = ("probability", "forecast_category", "is_closed", "is_won", "is_converted")
+ALL_ATTRIBUTES = (
+    "probability",
+    "forecast_category",
+    "is_closed",
+    "is_won",
+    "is_converted",
+    "is_waiting",
+)
 
 # Value sets of fields records cannot leave empty: their default may move, never disappear.
-NEEDS_DEFAULT: frozenset[Key] = frozenset({("opportunities", "stage"), ("leads", "status")})
+NEEDS_DEFAULT: frozenset[Key] = frozenset(
+    {("opportunities", "stage"), ("leads", "status"), ("cases", "status")}
+)
 
 
 def value_set(obj: str, field: str) -> Key:
@@ -75,6 +85,7 @@ class Entry:
     is_closed: bool | None
     is_won: bool | None
     is_converted: bool | None
+    is_waiting: bool | None = None
 
 
 class Snapshot:
@@ -92,6 +103,7 @@ class Snapshot:
                 is_closed=r.is_closed,
                 is_won=r.is_won,
                 is_converted=r.is_converted,
+                is_waiting=r.is_waiting,
             )
 
     def entries(self, obj: str, field: str) -> dict[str, Entry]:
@@ -135,6 +147,7 @@ _LOAD = select(
     P.is_closed,
     P.is_won,
     P.is_converted,
+    P.is_waiting,
 )
 
 

@@ -28,9 +28,12 @@ class PicklistValue(BaseModel):
     forecast_category: ForecastCategory | None = Field(
         None, description="Opportunity stages: default forecast category"
     )
-    is_closed: bool | None = Field(None, description="Opportunity stages: closed")
+    is_closed: bool | None = Field(None, description="Opportunity stages and case statuses: closed")
     is_won: bool | None = Field(None, description="Opportunity stages: closed and won")
     is_converted: bool | None = Field(None, description="Lead statuses: a converted status")
+    is_waiting: bool | None = Field(
+        None, description="Case statuses: waiting on the customer (escalation clocks stop)"
+    )
     created_at: datetime
     updated_at: datetime
     updated_by: uuid.UUID | None
@@ -58,6 +61,7 @@ class _Attributes(BaseModel):
     is_closed: bool | None = None
     is_won: bool | None = Field(None, description="Only with is_closed")
     is_converted: bool | None = None
+    is_waiting: bool | None = None
 
 
 class PicklistValueCreate(_Attributes):

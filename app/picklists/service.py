@@ -182,6 +182,8 @@ async def create_value(
             raise invalid("is_won", "invalid", "A won stage is closed")
     elif canon == ("leads", "status"):
         attrs = {"is_converted": bool(data.is_converted)}
+    elif canon == ("cases", "status"):
+        attrs = {"is_closed": bool(data.is_closed), "is_waiting": bool(data.is_waiting)}
     sort_order = data.sort_order
     if sort_order is None:
         last = await session.scalar(select(func.max(P.sort_order)).where(*same_set))

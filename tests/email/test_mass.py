@@ -143,7 +143,8 @@ async def test_mass_email_over_the_limit_is_422_and_queues_nothing(
     assert err["code"] == "too_many_recipients"
     await run_jobs()
     assert smtp_server.inbox.messages == []
-    assert await session.scalar(select(func.count()).select_from(EmailMessage)) == 0
+    mine = select(func.count()).select_from(EmailMessage).where(EmailMessage.sent_by == user.id)
+    assert await session.scalar(mine) == 0
 
     app.state.settings = app.state.settings.model_copy(update={"email_mass_limit": 4})
     mass = await post_ok(client, h, "mass-emails", body, 202)

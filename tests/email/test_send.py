@@ -323,7 +323,9 @@ async def test_wrong_scope_is_403_and_anonymous_401(client, session, rep):
     assert r.status_code == 403 and r.json()["scope"] == "emails:read"
     r = await client.post("/api/v1/emails", json={"subject": "x", "text_body": "y", "to": "a@b.c"})
     assert r.status_code == 401
-    count = await session.scalar(select(func.count()).select_from(EmailMessage))
+    count = await session.scalar(
+        select(func.count()).select_from(EmailMessage).where(EmailMessage.sent_by == user.id)
+    )
     assert count == 0
 
 

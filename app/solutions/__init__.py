@@ -1,0 +1,1 @@
+"""Solutions: the knowledge base (articles, categories, full-text search, suggestions)."""
