@@ -41,7 +41,7 @@ async def _check_reference(
     if (kind is None) != (ref is None):
         missing = id_field if ref is None else type_field
         raise invalid(missing, "required", f"{type_field} and {id_field} go together")
-    if ref is not None and not await kinds[kind].visible_id(session, principal, ref):
+    if ref is not None and not await kinds[kind].referenceable(session, principal, ref):
         raise invalid(id_field, "not_found", f"No such {kind}")
 
 

@@ -97,7 +97,7 @@ async def validate_member(
             ref = values.get(field_name)
             if ref is None:
                 continue
-            if not await refs.visible_id(session, principal, ref):
+            if not await refs.referenceable(session, principal, ref):
                 raise invalid(field_name, "not_found", f"No such {what}")
             duplicate = await session.scalar(
                 select(CampaignMember.id).where(

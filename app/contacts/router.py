@@ -17,7 +17,7 @@ async def validate(
     session: AsyncSession, principal: Principal, values: dict[str, Any], existing: Contact | None
 ) -> None:
     account_id = values.get("account_id")
-    if account_id is not None and not await accounts.visible_id(session, principal, account_id):
+    if account_id is not None and not await accounts.referenceable(session, principal, account_id):
         raise invalid("account_id", "not_found", "No such account")
     boss = values.get("reports_to_id")
     if boss is not None:

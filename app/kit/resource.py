@@ -116,6 +116,8 @@ class Resource:
 
 
 REGISTRY: dict[str, Resource] = {}
+# session.info key: (resource name, id) of the records created in the session's transaction.
+_CREATED = "accord.created"
 
 
 def _jsonable(value: Any) -> Any:
@@ -501,6 +503,16 @@ class Records:
         params = {"record_id": record_id, **access.bind_values(principal)}
         return await session.scalar(stmt, params) is True
 
+    async def referenceable(
+        self, session: AsyncSession, principal: Principal, record_id: uuid.UUID
+    ) -> bool:
+        """Whether a record may point at ``record_id``: a live record the principal may read,
+        or one created in this same transaction (lead conversion creates the account, then a
+        contact and an opportunity pointing at it, for whichever owner it was given)."""
+        if (self.r.name, record_id) in session.info.get(_CREATED, ()):
+            return True
+        return await self.visible_id(session, principal, record_id)
+
     async def check_parent(
         self, session: AsyncSession, principal: Principal, parent_id: uuid.UUID, existing: Any
     ) -> None:
@@ -549,6 +561,7 @@ class Records:
         row = self.m(**values, created_by=principal.user_id, updated_by=principal.user_id)
         session.add(row)
         await session.flush()
+        session.info.setdefault(_CREATED, set()).add((self.r.name, row.id))
         await self._log(session, principal, row, "create")
         if self.r.after_write:
             await self.r.after_write(session, principal, row, None)
@@ -650,6 +663,7 @@ class Records:
         row.deleted_at = now
         row.deleted_by = principal.user_id
         row.version += 1
+        session.info.get(_CREATED, set()).discard((self.r.name, row.id))
         await session.flush()
         await self._log(session, principal, row, "delete")
         # Its children go to the recycle bin with it, whoever owns them (as in Salesforce).

@@ -34,7 +34,11 @@ async def validate(
     ):
         ref = values.get(field_name)
         unchanged = existing is not None and ref == getattr(existing, field_name)
-        if ref is not None and not unchanged and not await refs.visible_id(session, principal, ref):
+        if (
+            ref is not None
+            and not unchanged
+            and not await refs.referenceable(session, principal, ref)
+        ):
             raise invalid(field_name, "not_found", f"No such {what}")
 
 

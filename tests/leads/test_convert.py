@@ -73,6 +73,36 @@ async def test_convert_creates_account_contact_and_opportunity(client, session, 
     assert "is_converted" in [e["field"] for e in hist]
 
 
+async def test_convert_for_a_new_owner_the_converter_cannot_see(client, session, rep):
+    """Conversion hands the records to a peer (same role: under private sharing the converter
+    cannot see the peer's records). The contact and opportunity still attach to the account
+    made in the same conversion, and the converter sees none of the three afterwards."""
+    _, h = rep
+    peer = await make_user(session, role_id=SALES_REP)
+    lead = await _lead(client, h)
+    r = await client.post(
+        f"/api/v1/leads/{lead['id']}/convert", json={"owner_id": str(peer.id)}, headers=h
+    )
+    assert r.status_code == 200, r.text
+    out = r.json()
+    contact = await session.get(Contact, uuid.UUID(out["contact_id"]))
+    opp = await session.get(Opportunity, uuid.UUID(out["opportunity_id"]))
+    assert contact.account_id == opp.account_id == uuid.UUID(out["account_id"])
+    assert contact.owner_id == opp.owner_id == peer.id
+    for path in (
+        f"accounts/{out['account_id']}",
+        f"contacts/{out['contact_id']}",
+        f"opportunities/{out['opportunity_id']}",
+    ):
+        assert (await client.get(f"/api/v1/{path}", headers=h)).status_code == 404
+    # An account made in another request is still checked: the converter cannot name it.
+    other = await _lead(client, h, company="Elsewhere")
+    r = await client.post(
+        f"/api/v1/leads/{other['id']}/convert", json={"account_id": out["account_id"]}, headers=h
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "account_id"
+
+
 async def test_converted_lead_is_read_only_and_converts_once(client, rep):
     _, h = rep
     lead = await _lead(client, h)
