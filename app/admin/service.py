@@ -57,6 +57,19 @@ async def create_user(session: AsyncSession, data: schemas.UserCreate) -> User:
         raise _invalid("contact_id", "required", "Portal users need a contact")
     if data.kind != UserKind.internal and data.is_admin:
         raise _invalid("is_admin", "invalid", "Only internal users can be administrators")
+    if data.kind == UserKind.partner:
+        enabled = await session.scalar(
+            select(Account.id).where(
+                Account.id == data.partner_account_id, Account.is_partner.is_(True)
+            )
+        )
+        if enabled is None:
+            raise _invalid(
+                "partner_account_id", "not_found", "No such account enabled as a partner"
+            )
+    elif data.partner_account_id is not None or data.partner_role is not None:
+        field = "partner_account_id" if data.partner_account_id is not None else "partner_role"
+        raise _invalid(field, "invalid", "Only partner users belong to a partner account")
     values = data.model_dump(exclude={"password"})
     user = User(**values)
     if data.password:

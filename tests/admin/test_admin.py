@@ -150,6 +150,31 @@ async def test_partner_user_needs_partner_account_and_cannot_be_admin(client, se
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "is_admin"
 
 
+async def test_partner_user_must_belong_to_an_enabled_partner(client, session):
+    tok, _ = await service_token(client, session, "admin users:read accounts:write")
+    h = bearer(tok)
+    owner = await make_user(session)
+    account = await client.post(
+        "/api/v1/accounts", json={"name": "Not A Partner", "owner_id": str(owner.id)}, headers=h
+    )
+    assert account.status_code == 201, account.text
+    for body, field in (
+        ({"kind": "partner", "partner_role": "partner_rep"}, "partner_account_id"),
+        ({"kind": "internal"}, "partner_account_id"),
+        ({"kind": "internal", "partner_account_id": None, "partner_role": "partner_rep"}, None),
+    ):
+        body = {
+            "email": "x@partner.com",
+            "name": "X",
+            "partner_account_id": account.json()["id"],
+            **body,
+        }
+        r = await client.post("/api/v1/users", json=body, headers=h)
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["field"] == (field or "partner_role")
+    assert await session.scalar(select(User.id).where(User.email == "x@partner.com")) is None
+
+
 async def test_standard_role_hierarchy_is_seeded(client, session):
     h = await _admin(client, session)
     body = (await client.get("/api/v1/roles", params={"limit": 200}, headers=h)).json()
