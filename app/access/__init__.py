@@ -51,7 +51,7 @@ from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import aliased
 
 from app.auth.principal import Principal, PrincipalKind
-from app.models import Account, PartnerRole, Role, User, UserKind
+from app.models import Account, PartnerRole, PriceBook, Role, User, UserKind
 from app.models.sharing import Sharing, SharingSetting
 
 _READS = (Sharing.public_read.value, Sharing.public_read_write.value)
@@ -139,7 +139,7 @@ def _sees_all(principal: Principal) -> bool:
 
 
 # Objects every partner principal may read (active records only, never change): the product
-# catalogue. Price books follow with partner price books per tier.
+# catalogue. Price books and their entries: those shared with the partner's tier (below).
 _PARTNER_CATALOGUE = {"products"}
 # Objects the vendor keeps for a partner account (``partner_account_id``): every partner principal
 # of that account may read them (a rep needs the MDF budget to ask for funds), none may change
@@ -190,6 +190,16 @@ def _partner_owner(owner_id, principal: Principal) -> ColumnElement[bool]:
     return owner_id == principal.user_id
 
 
+def _tier_listed(book, principal: Principal) -> ColumnElement[bool]:
+    """The price book lists the tier of the principal's (enabled) partner account."""
+    tier = (
+        select(Account.partner_tier)
+        .where(Account.id == principal.partner_account_id, Account.is_partner.is_(True))
+        .scalar_subquery()
+    )
+    return tier == any_(book.partner_tiers)
+
+
 def _partner_clause(model, principal: Principal, *, write: bool) -> ColumnElement[bool]:
     """What is shared with the principal's partner account. Built only from the principal's
     own fields (bind parameters in cached statements, app/access/shapes.py)."""
@@ -216,6 +226,19 @@ def _partner_clause(model, principal: Principal, *, write: bool) -> ColumnElemen
         clause = clause | (model.id == account)
     if obj in _PARTNER_CATALOGUE and not write:
         clause = clause | model.is_active.is_(True)
+    if obj == "price_books" and not write:
+        clause = clause | (model.is_active.is_(True) & _tier_listed(model, principal))
+    if obj == "price_book_entries" and not write:
+        book = aliased(PriceBook)
+        clause = clause | (
+            model.is_active.is_(True)
+            & exists().where(
+                book.id == model.price_book_id,
+                book.deleted_at.is_(None),
+                book.is_active.is_(True),
+                _tier_listed(book, principal),
+            )
+        )
     if obj in _PARENTS:
         column, resolve = _PARENTS[obj]
         parent = aliased(resolve()[0])

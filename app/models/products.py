@@ -4,7 +4,7 @@ import uuid
 from decimal import Decimal
 
 from sqlalchemy import Boolean, ForeignKey, Index, Numeric, String, Text
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, OwnedMixin, RecordMixin
@@ -43,6 +43,11 @@ class PriceBook(RecordMixin, OwnedMixin, Base):
     description: Mapped[str | None] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     is_standard: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Partner price books: partners whose tier is listed read the book and its entries (so
+    # they can price the opportunities they work). Empty: internal only.
+    partner_tiers: Mapped[list[str]] = mapped_column(
+        ARRAY(String(20)), default=list, server_default="{}"
+    )
 
     __table_args__ = (
         Index("ix_price_books_name", "name"),

@@ -58,6 +58,8 @@ async def validate_price_book(
     session: AsyncSession, principal: Principal, values: dict[str, Any], existing
 ) -> None:
     await _one_standard(session, values, existing)
+    if values.get("partner_tiers") is not None:
+        values["partner_tiers"] = sorted({str(t) for t in values["partner_tiers"]})
 
 
 price_books_resource = Resource(
@@ -71,7 +73,7 @@ price_books_resource = Resource(
     sortable=("name", "created_at", "updated_at"),
     searchable=("name",),
     label="price book",
-    required=("name", "is_active", "is_standard"),
+    required=("name", "is_active", "is_standard", "partner_tiers"),
     validate=validate_price_book,
     scope_name="products",
     children=(Cascade("price-book-entries", "price_book_id"),),

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.accounts.schemas import Currency, Money, Name
 from app.contacts.schemas import RecordOut
+from app.models import PartnerTier
 
 Text = Annotated[str, StringConstraints(max_length=32000)]
 Family = Annotated[str, StringConstraints(max_length=40)]
@@ -45,6 +46,11 @@ class _PriceBookFields(BaseModel):
     description: Text | None = None
     is_active: bool | None = None
     is_standard: bool | None = Field(None, description="At most one live standard price book")
+    partner_tiers: list[PartnerTier] | None = Field(
+        None,
+        description="Partner tiers whose users may read this price book and its active entries "
+        "(to price their opportunities); empty: internal only",
+    )
 
 
 class PriceBookCreate(_PriceBookFields):
@@ -54,6 +60,10 @@ class PriceBookCreate(_PriceBookFields):
     owner_id: uuid.UUID | None = Field(None, description="Defaults to the caller")
     is_active: bool = True
     is_standard: bool = False
+    partner_tiers: list[PartnerTier] = Field(
+        default_factory=list,
+        description="Partner tiers whose users may read this price book and its active entries",
+    )
 
 
 class PriceBookUpdate(_PriceBookFields):
@@ -67,6 +77,7 @@ class PriceBook(RecordOut, _PriceBookFields):
     name: str
     is_active: bool
     is_standard: bool
+    partner_tiers: list[PartnerTier]
 
 
 class PriceBookEntryCreate(BaseModel):

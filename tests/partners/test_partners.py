@@ -450,3 +450,86 @@ async def test_partner_endpoints_check_scopes_and_kind(client, session, world):
     # Partner users are linked to contacts of their account.
     contact_ids = {u["contact_id"] for u in r.json()["data"]}
     assert None not in contact_ids
+
+
+async def test_partners_price_their_deals_from_the_price_books_of_their_tier(
+    client, session, world, records
+):
+    """A price book lists the partner tiers that may use it: gold partner A reads it and its
+    active entries and adds line items to its opportunity; silver partner B, inactive entries
+    and internal-only books stay invisible; no partner changes a price book."""
+    w = world
+    r = await client.patch(
+        f"/api/v1/partners/{w.b.id}", json={"partner_tier": "silver"}, headers=w.ch
+    )
+    assert r.status_code == 200, r.text
+    pm = await make_user(session, name="Pricing")
+    ph = await user_token(client, session, pm, "products:read products:write")
+    gold = await _post(client, ph, "price-books", {"name": "Gold", "partner_tiers": ["gold"]})
+    assert gold["partner_tiers"] == ["gold"]
+    internal = await _post(client, ph, "price-books", {"name": "Internal"})
+    assert internal["partner_tiers"] == []
+    product = await _post(client, ph, "products", {"name": "Router"})
+    entry = await _post(
+        client,
+        ph,
+        "price-book-entries",
+        {"price_book_id": gold["id"], "product_id": product["id"], "unit_price": "80.00"},
+    )
+    retired = await _post(client, ph, "products", {"name": "Old Router"})
+    inactive = await _post(
+        client,
+        ph,
+        "price-book-entries",
+        {
+            "price_book_id": gold["id"],
+            "product_id": retired["id"],
+            "unit_price": "5.00",
+            "is_active": False,
+        },
+    )
+    for h in (w.a.mh, w.a.rh):
+        assert await _ids(client, h, "price-books") == {gold["id"]}
+        assert await _ids(client, h, "price-book-entries") == {entry["id"]}
+    assert await _ids(client, w.b.mh, "price-books") == set()
+    assert await _ids(client, w.b.mh, "price-book-entries") == set()
+    for path in (f"price-books/{gold['id']}", f"price-book-entries/{entry['id']}"):
+        assert (await client.get(f"/api/v1/{path}", headers=w.b.mh)).status_code == 404
+    r = await client.get(f"/api/v1/price-book-entries/{inactive['id']}", headers=w.a.mh)
+    assert r.status_code == 404
+
+    item = await _post(
+        client,
+        w.a.mh,
+        "opportunity-line-items",
+        {"opportunity_id": records["a_opp"], "price_book_entry_id": entry["id"], "quantity": "2"},
+    )
+    assert item["total_price"] == "160.00"
+    r = await client.post(
+        "/api/v1/opportunity-line-items",
+        json={
+            "opportunity_id": records["b_opp"],
+            "price_book_entry_id": entry["id"],
+            "quantity": "1",
+        },
+        headers=w.b.mh,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "price_book_entry_id"
+    # Reading is all: no partner may change a price book, even with the scope asked for.
+    r = await client.patch(
+        f"/api/v1/price-books/{gold['id']}", json={"name": "Mine"}, headers=w.a.mh
+    )
+    assert r.status_code == 403
+    assert (await client.get(f"/api/v1/price-books/{gold['id']}", headers=ph)).json()[
+        "name"
+    ] == "Gold"
+    # Taking the tier off the book takes the book away.
+    r = await client.patch(
+        f"/api/v1/price-books/{gold['id']}", json={"partner_tiers": []}, headers=ph
+    )
+    assert r.status_code == 200 and r.json()["partner_tiers"] == []
+    assert await _ids(client, w.a.mh, "price-books") == set()
+    r = await client.patch(
+        f"/api/v1/price-books/{gold['id']}", json={"partner_tiers": ["diamond"]}, headers=ph
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("partner_tiers")
