@@ -1,8 +1,8 @@
 """partner price books: price_books.partner_tiers
 
 Revision ID: fbc0ffee000b
-Revises: a6c0ffee0006
-Create Date: 2026-11-23 21:30:00
+Revises: 1dc0ffee000c
+Create Date: 2026-11-23 22:05:00
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "fbc0ffee000b"
-down_revision: str | None = "a6c0ffee0006"
+down_revision: str | None = "1dc0ffee000c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
