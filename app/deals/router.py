@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Request, Response
 
+import app.deals.kpis  # noqa: F401  (registers its scorecard KPIs)
 from app.auth.principal import Principal, require
 from app.deals import schemas, service
 from app.deals.resource import records, resource, router

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Query, Response
 
+import app.distribution.kpis  # noqa: F401  (registers its scorecard KPIs)
 from app.auth.principal import Principal, require
 from app.distribution import schemas, service
 from app.kit.db import Session

@@ -227,20 +227,20 @@ async def test_scorecard_of_a_non_partner_or_missing_scope(client, session, worl
 
 
 async def test_a_kpi_registered_later_is_scored_and_targetable(client, world):
-    @kpis.kpi("offer_response_time", "Offer response time", unit="hours", higher_is_better=False)
+    @kpis.kpi("quote_turnaround", "Quote turnaround", unit="hours", higher_is_better=False)
     async def response_time(session, partner_account_id, start, end):
         return Decimal("8")
 
     try:
         listed = (await client.get("/api/v1/kpis", headers=world.a.rh)).json()["data"]
-        assert "offer_response_time" in [k["name"] for k in listed]
-        body = plan_body(world.a.id, targets={"offer_response_time": "24"})
+        assert "quote_turnaround" in [k["name"] for k in listed]
+        body = plan_body(world.a.id, targets={"quote_turnaround": "24"})
         await post(client, world.ch, "partner-plans", body)
         r = await client.get(
             f"/api/v1/partners/{world.a.id}/scorecard", params=PERIOD, headers=world.a.rh
         )
-        k = _kpis(r.json())["offer_response_time"]
+        k = _kpis(r.json())["quote_turnaround"]
         assert Decimal(k["actual"]) == 8 and Decimal(k["target"]) == 24
         assert Decimal(k["attainment_percent"]) == Decimal("300.0")  # faster than the target
     finally:
-        kpis.KPIS.pop("offer_response_time")
+        kpis.KPIS.pop("quote_turnaround")
