@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from app.kit import clock
+from app.models import Account
 from app.notifications import notify
 from tests.factories import bearer, make_user, service_token, user_token
 
@@ -129,8 +130,12 @@ async def test_scopes_and_principals(client, session, two):
 
 
 async def test_partner_users_get_notifications(client, session):
+    owner = await make_user(session)
+    account = Account(name="Partner Co", owner_id=owner.id, is_partner=True, version=1)
+    session.add(account)
+    await session.flush()
     partner = await make_user(
-        session, kind="partner", partner_role="partner_rep", partner_account_id=uuid.uuid4()
+        session, kind="partner", partner_role="partner_rep", partner_account_id=account.id
     )
     h = await user_token(client, session, partner, SCOPES)
     await notify(session, partner.id, kind="lead.offered", title="A lead for you")
