@@ -76,6 +76,23 @@ class Settings(BaseSettings):
     email_render_timeout_seconds: float = 2.0
     email_render_memory_mb: int = 512
 
+    # Email-to-case and web-to-case (app/inbound). Who owns a case made from mail or the web
+    # form before routing (Salesforce's default case owner); unset: the earliest active admin.
+    case_default_owner_id: str | None = None
+    # Attachments kept per file and per message (larger ones are skipped and listed). The whole
+    # message is also bounded by max_body_bytes (raise both for large mail).
+    inbound_max_attachment_bytes: int = 1024 * 1024
+    inbound_max_message_attachment_bytes: int = 5 * 1024 * 1024
+    # Web-to-case spam defences: a form token must be at least this old (bots submit at once)
+    # and at most that old; submissions per IP address and per email address per hour; the
+    # largest form; the origins (scheme://host[:port]) allowed to post it (empty: any).
+    web_to_case_min_fill_seconds: float = 3.0
+    web_to_case_token_max_age_seconds: int = 24 * 3600
+    web_to_case_per_ip_per_hour: int = 20
+    web_to_case_per_email_per_hour: int = 5
+    web_to_case_max_bytes: int = 64 * 1024
+    web_to_case_allowed_origins: Annotated[list[str], NoDecode] = []
+
     # Job queue (app/jobs). ``accord serve`` sets worker_in_process unless --no-worker.
     worker_in_process: bool = False
     jobs_concurrency: int = 4  # jobs one worker runs at a time
@@ -106,7 +123,12 @@ class Settings(BaseSettings):
         36000,
     ]
 
-    @field_validator("webhook_allowed_hosts", "webhook_retry_schedule", mode="before")
+    @field_validator(
+        "webhook_allowed_hosts",
+        "webhook_retry_schedule",
+        "web_to_case_allowed_origins",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -28,6 +28,7 @@ from app.email.router import router as emails_router
 from app.email.templates import router as email_templates_router
 from app.email.tracking import router as tracking_router
 from app.ideas.router import router as ideas_router
+from app.inbound.router import routers as inbound_routers
 from app.kit import db, errors
 from app.kit.errors import FieldError, Problem
 from app.kit.idempotency import IdempotencyMiddleware
@@ -42,8 +43,10 @@ from app.opportunities.router import router as opportunities_router
 from app.ops.router import router as ops_router
 from app.partners.router import router as partners_router
 from app.picklists.router import router as picklists_router
+from app.portal.router import routers as portal_routers
 from app.products.router import entries_router, price_books_router, products_router
 from app.recyclebin.router import router as recycle_bin_router
+from app.satisfaction.router import router as satisfaction_router
 from app.scorecards.router import kpis_router, plans_router, scorecards_router
 from app.solutions.router import routers as solutions_routers
 from app.webhooks.router import router as webhooks_router
@@ -188,6 +191,7 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         fund_requests_router,
         fund_claims_router,
         *case_routers,
+        *inbound_routers,
         *solutions_routers,
         ideas_router,
         campaigns_router,
@@ -200,6 +204,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         mass_emails_router,
         notifications_router,
         tracking_router,
+        *portal_routers,
+        satisfaction_router,
         changes_router,
         custom_fields_router,
         recycle_bin_router,

@@ -25,10 +25,11 @@ their partner account* (``_partner_clause``): records owned by one of the accoun
 users, leads and opportunities whose ``partner_account_id`` is the account, the partner's own
 account record, contacts of that account, and children (line items, campaign members) of a
 record they may see. Partner managers see all of that; partner reps only what they own (plus
-their partner account's record and their own contact, read-only). Portal users see nothing here
-until the portal feature adds its rules, but for what the vendor publishes to everyone
-outside (``publish_externally``: published public solutions), which partners and portal users
-read and never change.
+their partner account's record and their own contact, read-only). Portal users (customers,
+``_portal_clause``) read the cases of their own contact and that contact, and what the vendor
+publishes to everyone outside (``publish_externally``: published public solutions), which
+partners and portal users read and never change; portal users change nothing through the generic
+write paths (their workflows lock rows through the read clause: app/portal).
 A record the principal may not see answers 404, never 403.
 """
 
@@ -250,6 +251,24 @@ def _partner_clause(model, principal: Principal, *, write: bool) -> ColumnElemen
     return clause
 
 
+def _portal_clause(model, principal: Principal) -> ColumnElement[bool]:
+    """What a customer portal user reads: what the vendor publishes externally, the cases of
+    their own contact ("my cases") and that contact. Never anything else, and never a change
+    through the generic write paths: the portal's workflows (create, comment, close, reopen in
+    app/portal) lock their rows through this read clause."""
+    obj = object_of(model)
+    if obj in _PUBLISHED:
+        return _PUBLISHED[obj](model)
+    if principal.contact_id is None:
+        # Never compare with a missing id: ``contact_id == None`` would be ``IS NULL``.
+        return false()
+    if obj == "cases":
+        return model.contact_id == principal.contact_id
+    if obj == "contacts":
+        return model.id == principal.contact_id
+    return false()
+
+
 def owner_read_clause(
     obj: str, owner_id, principal: Principal, sharing: Sharing = Sharing.private
 ) -> ColumnElement[bool]:
@@ -272,9 +291,9 @@ def read_clause(
 ) -> ColumnElement[bool]:
     if is_partner(principal):
         return _partner_clause(model, principal, write=False)
+    if principal.kind == PrincipalKind.portal_user:
+        return _portal_clause(model, principal)
     obj = object_of(model)
-    if principal.kind == PrincipalKind.portal_user and obj in _PUBLISHED:
-        return _PUBLISHED[obj](model)
     clause = owner_read_clause(obj, model.owner_id, principal, sharing)
     if obj in _PARENTS and principal.kind == PrincipalKind.user and not _sees_all(principal):
         setting = org_wide_default(obj, sharing)

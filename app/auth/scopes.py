@@ -36,6 +36,7 @@ SCOPES.update(
         "deals:register": "Register deals as a partner",
         "deals:approve": "Approve or reject deal registrations",
         "cases:route": "Route and escalate cases",
+        "cases:inbound": "Deliver inbound email into cases (the mail gateway)",
         "sync": "Org-to-org synchronisation",
         "emails:read": "Read sent emails, mass emails and their tracking",
         "emails:send": "Send emails from records and mass emails",
@@ -86,6 +87,8 @@ PORTAL_SCOPES = frozenset(
         "ideas:read",
         "ideas:write",
         "contacts:read",
+        # My profile (app/portal): the customer's own contact, through PATCH /portal/me only.
+        "contacts:write",
         "notifications:read",
         "notifications:write",
     }

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing, is_partner
 from app.accounts.router import records as accounts
-from app.auth.principal import Principal
+from app.auth.principal import Principal, PrincipalKind
 from app.cases import escalation, policies, routing, schemas
 from app.contacts.router import records as contacts
 from app.kit import clock
@@ -36,6 +36,8 @@ from app.models import (
 )
 from app.models.cases import CASE_NUMBER_SEQ
 from app.picklists.cache import picklists
+from app.portal import rules as portal_rules
+from app.satisfaction import service as satisfaction
 
 # --- cases -----------------------------------------------------------------------------------
 
@@ -53,7 +55,14 @@ async def validate_case(
     now = clock.now()
     if is_partner(principal) and values.get("queue_id") is not None:
         raise invalid("queue_id", "read_only", "Partners cannot put cases in queues")
+    portal = principal.kind == PrincipalKind.portal_user
+    if portal:
+        # A customer's case is theirs: contact, account, origin, status and owner are set here,
+        # whatever the path (app/portal/rules.py).
+        await portal_rules.case_values(session, principal, values, existing)
     for name, records in (("account_id", accounts), ("contact_id", contacts)):
+        if portal:
+            break
         ref = values.get(name)
         changed = ref is not None and (existing is None or ref != getattr(existing, name))
         if changed and not await records.visible_id(session, principal, ref):
@@ -92,6 +101,9 @@ async def after_case_write(
     session: AsyncSession, principal: Principal, row: Case, changes: dict | None
 ) -> None:
     if changes is not None:
+        if changes.get("is_closed", (None, False))[1] is True:
+            # Every close path (close, PATCH of the status, the portal) comes through here.
+            await satisfaction.case_closed(session, row)
         return
     # Created: assignment rule, then the escalation clock (on the case as routed).
     closed, waiting = await policies.status_flags(session, row.status)
@@ -101,6 +113,32 @@ async def after_case_write(
     await escalation.start(session, row)
     await session.flush()
 
+
+# What a customer sees of their own case (app/access): no owner, queue, partner or escalation
+# bookkeeping, no custom fields.
+PORTAL_FIELDS = (
+    "id",
+    "case_number",
+    "subject",
+    "description",
+    "status",
+    "priority",
+    "origin",
+    "type",
+    "reason",
+    "account_id",
+    "contact_id",
+    "product_id",
+    "language",
+    "is_closed",
+    "closed_at",
+    "created_at",
+    "updated_at",
+    "version",
+    "satisfaction_score",
+    "satisfaction_comment",
+    "satisfaction_at",
+)
 
 case_resource = Resource(
     name="cases",
@@ -139,6 +177,7 @@ case_resource = Resource(
     required=("status",),
     validate=validate_case,
     after_write=after_case_write,
+    portal_fields=PORTAL_FIELDS,
 )
 cases_router = build_router(case_resource)
 cases: Records = cases_router.records

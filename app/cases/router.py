@@ -18,6 +18,8 @@ from app.cases.resource import (
     escalation_rules_router,
     queues_router,
 )
+from app.inbound import schemas as inbound_schemas
+from app.inbound import service as inbound_service
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import MAX_LIMIT, Page
@@ -25,6 +27,46 @@ from app.kit.pagination import MAX_LIMIT, Page
 router = cases_router
 
 __all__ = ["routers"]
+
+# Creation answers with suggested solutions too: the machinery's create is replaced by one that
+# goes through service.create_case (the one creation path) and adds them.
+router.routes[:] = [
+    r
+    for r in router.routes
+    if not (getattr(r, "name", None) == "create" and r.path == router.prefix)
+]
+
+
+@router.post(
+    "",
+    name="create",
+    summary="Create a case",
+    status_code=201,
+    response_model=inbound_schemas.CaseCreated,
+    responses=problem_responses(400, 401, 403, 409, 422),
+)
+async def create(
+    session: Session,
+    principal: Annotated[Principal, require("cases:write")],
+    body: schemas.CaseCreate,
+):
+    """The active assignment rule routes the case (and may send the auto-response) and the
+    escalation clock starts. The answer lists `suggested_solutions`: published solutions that
+    may answer it (from its subject and description), best first."""
+    row = await service.create_case(session, principal, body)
+    (out,) = await cases.present(session, [row])
+    created = inbound_schemas.CaseCreated(
+        **out.model_dump(),
+        suggested_solutions=await inbound_service.suggestions(
+            session, principal, row.subject, row.description
+        ),
+    )
+    return Response(
+        created.model_dump_json(by_alias=True, exclude=cases.hidden(principal) or None),
+        status_code=201,
+        media_type="application/json",
+        headers={"ETag": f'"{row.version}"', "Location": f"/api/v1/cases/{row.id}"},
+    )
 
 
 async def _case(session, row, response: Response) -> schemas.Case:

@@ -91,6 +91,14 @@ class Case(RecordOut, _CaseFields):
     )
     resolution_due_at: datetime | None
     paused_at: datetime | None = Field(description="Since when the case waits on the customer")
+    satisfaction_score: int | None = Field(
+        None, description="The customer's satisfaction survey answer, 1 (poor) to 5 (excellent)"
+    )
+    satisfaction_comment: str | None = None
+    satisfaction_at: datetime | None = Field(None, description="When the survey was answered")
+    satisfaction_sent_at: datetime | None = Field(
+        None, description="When the last satisfaction survey was queued"
+    )
 
 
 class CaseClose(BaseModel):

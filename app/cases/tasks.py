@@ -8,7 +8,9 @@ from app import jobs
 from app.cases import escalation, policies, routing
 from app.email import schemas as email_schemas
 from app.email import service as email_service
+from app.inbound import service as inbound
 from app.kit.errors import AppError
+from app.models import Case
 
 logger = logging.getLogger("accord.cases")
 
@@ -37,7 +39,7 @@ async def auto_response(payload: dict) -> None:
         try:
             async with s.begin_nested():
                 contact = payload.get("contact_id")
-                await email_service.send(
+                message = await email_service.send(
                     s,
                     policies.SYSTEM,
                     jobs.settings(),
@@ -45,6 +47,11 @@ async def auto_response(payload: dict) -> None:
                     "contact" if contact else None,
                     uuid.UUID(contact) if contact else None,
                 )
+                # The case's thread token in the subject, its Message-ID in the case's thread:
+                # the customer's reply comes back to the case (app/inbound).
+                case = await s.get(Case, uuid.UUID(payload["case_id"]))
+                if case is not None:
+                    await inbound.link_outbound(s, jobs.settings(), case, message)
         except AppError as exc:
             logger.warning(
                 "case auto-response not sent",

@@ -94,6 +94,10 @@ class Resource:
     # Raises when a record may not go to the recycle bin in its present state (a workflow
     # record that holds something, e.g. an approved deal registration: 409).
     before_delete: Callable[[Any], None] | None = None
+    # The only fields customer portal users see of a record they may read (app/access: e.g.
+    # their own cases); every other field is hidden from them as internal fields are from
+    # partners. None: no restriction beyond record access.
+    portal_fields: tuple[str, ...] | None = None
 
     @property
     def url(self) -> str:
@@ -193,7 +197,10 @@ class Records:
         return stmt
 
     def hidden(self, principal: Principal) -> frozenset[str]:
-        """Fields the principal may not see (internal fields, for partners)."""
+        """Fields the principal may not see (internal fields, for partners; all but the
+        portal fields, for customer portal users)."""
+        if principal.kind == PrincipalKind.portal_user and self.r.portal_fields is not None:
+            return frozenset(self.r.out.model_fields) - frozenset(self.r.portal_fields)
         if self.r.internal_fields and is_partner(principal):
             return frozenset(self.r.internal_fields)
         return frozenset()

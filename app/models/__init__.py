@@ -19,6 +19,7 @@ from app.models.email import EmailClick, EmailMessage, EmailTemplate, MassEmail,
 from app.models.history import Change, FieldHistory
 from app.models.ideas import Idea, IdeaComment, IdeaStatus, IdeaVote
 from app.models.idempotency import IdempotencyKey
+from app.models.inbound import CaseAttachment, CaseEmail, CaseSolution, WebToCaseCounter
 from app.models.jobs import DomainEvent, EventCursor, Job, JobSchedule
 from app.models.mdf import (
     FundClaim,
@@ -46,6 +47,7 @@ from app.models.opportunities import (
 )
 from app.models.people import Contact, Lead
 from app.models.picklists import PicklistValue
+from app.models.portal import PortalDomain, PortalRegistration, RateLimitCounter
 from app.models.products import PriceBook, PriceBookEntry, Product
 from app.models.scorecards import PartnerPlan
 from app.models.sharing import Sharing, SharingSetting
@@ -65,8 +67,11 @@ __all__ = [
     "CampaignMember",
     "Case",
     "CaseAssignmentRule",
+    "CaseAttachment",
     "CaseComment",
+    "CaseEmail",
     "CaseEscalationRule",
+    "CaseSolution",
     "Change",
     "Contact",
     "CustomField",
@@ -112,10 +117,13 @@ __all__ = [
     "PartnerStatus",
     "PartnerTier",
     "PicklistValue",
+    "PortalDomain",
+    "PortalRegistration",
     "PriceBook",
     "PriceBookEntry",
     "Product",
     "Queue",
+    "RateLimitCounter",
     "RefreshToken",
     "RevokedAccessToken",
     "Role",
@@ -129,6 +137,7 @@ __all__ = [
     "Task",
     "User",
     "UserKind",
+    "WebToCaseCounter",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     Sequence,
+    SmallInteger,
     String,
     Text,
     text,
@@ -126,8 +128,15 @@ class Case(RecordMixin, OwnedMixin, Base):
     resolution_escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The customer's answer to the satisfaction survey sent when the case closed
+    # (app/satisfaction): once, through the signed link.
+    satisfaction_score: Mapped[int | None] = mapped_column(SmallInteger)
+    satisfaction_comment: Mapped[str | None] = mapped_column(Text)
+    satisfaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    satisfaction_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
+        CheckConstraint("satisfaction_score BETWEEN 1 AND 5", name="satisfaction_score"),
         Index("uq_cases_case_number", "case_number", unique=True),
         Index("ix_cases_status", "status"),
         Index("ix_cases_created_at", "created_at"),

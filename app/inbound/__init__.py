@@ -1,0 +1,1 @@
+"""Email-to-case, web-to-case, case attachments and the solutions used on cases."""
