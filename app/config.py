@@ -79,8 +79,10 @@ class Settings(BaseSettings):
     # Email-to-case and web-to-case (app/inbound). Who owns a case made from mail or the web
     # form before routing (Salesforce's default case owner); unset: the earliest active admin.
     case_default_owner_id: str | None = None
-    # Attachments kept per file and per message (larger ones are skipped and listed). The whole
-    # message is also bounded by max_body_bytes (raise both for large mail).
+    # The largest inbound email (raw MIME, or JSON with base64 attachments) the inbound endpoint
+    # takes; every other request is bounded by max_body_bytes.
+    inbound_max_message_bytes: int = 10 * 1024 * 1024
+    # Attachments kept per file and per message (larger ones are skipped and listed).
     inbound_max_attachment_bytes: int = 1024 * 1024
     inbound_max_message_attachment_bytes: int = 5 * 1024 * 1024
     # Web-to-case spam defences: a form token must be at least this old (bots submit at once)

@@ -166,7 +166,11 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
     errors.install(app)
     # Starlette runs the last added outermost: request context, then idempotency.
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        larger_bodies={"/api/v1/inbound/email": settings.inbound_max_message_bytes},
+    )
     for router in (
         oauth_router,
         me,

@@ -28,9 +28,13 @@ class _BodyTooLarge(HTTPException):
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, larger_bodies: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Paths that take larger bodies than the rest (inbound email with its attachments).
+        self.larger_bodies = larger_bodies or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,7 +67,7 @@ class RequestContextMiddleware:
             await send(message)
 
         received = 0
-        limit = self.max_body_bytes
+        limit = self.larger_bodies.get(scope["path"], self.max_body_bytes)
 
         async def receive_wrapper() -> Message:
             nonlocal received
