@@ -29,15 +29,12 @@ from app.auth.principal import Principal, PrincipalKind
 from app.config import Settings
 from app.deals import matching, policies, schemas
 from app.deals.resource import records
-from app.email import smtp
-from app.email.service import SEND_TASK, new_token
+from app.email.service import queue_notice
 from app.kit import clock
-from app.kit.ids import new_id
 from app.kit.resource import invalid
 from app.models import (
     Account,
     DealRegistration,
-    EmailMessage,
     Opportunity,
     OpportunityLineItem,
     Product,
@@ -175,25 +172,15 @@ async def _auto_response(
         "",
         f"Reference: {row.id}",
     ]
-    message = EmailMessage(
-        id=new_id(),
-        status="queued",
+    await queue_notice(
+        session,
+        settings,
+        [(user.email, user.name)],
+        subject=f"Deal registration received: {row.customer_company}",
+        text="\n".join(lines),
         related_type="deal_registration",
         related_id=row.id,
-        to_address=user.email,
-        to_name=user.name,
-        subject=f"Deal registration received: {row.customer_company}"[:1000],
-        text_body="\n".join(lines),
-        html_body=None,
-        track=False,
-        tracking_token=new_token(),
-        sent_by=None,
-        from_address=smtp.from_header(settings, None),
-        reply_to=None,
     )
-    session.add(message)
-    await session.flush()
-    await jobs.enqueue(session, SEND_TASK, {"message_ids": [str(message.id)]})
 
 
 async def _lock(

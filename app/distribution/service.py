@@ -19,15 +19,14 @@ from app.access import is_partner, partner_wide
 from app.auth.principal import Principal
 from app.config import get_settings
 from app.distribution import policies, repository, schemas
-from app.email import smtp
-from app.email.service import SEND_TASK, new_token
+from app.email.service import queue_notice
 from app.kit import clock
 from app.kit.errors import Conflict, Forbidden, InvalidStateTransition, NotFound
 from app.kit.ids import new_id
 from app.kit.pagination import decode_cursor, encode_cursor
 from app.kit.resource import invalid
 from app.leads.resource import records as leads
-from app.models import EmailMessage, Lead
+from app.models import Lead
 from app.models.distribution import DistributionRule, LeadOffer, OfferMode, OfferStatus, OnExpiry
 from app.notifications.service import notify
 
@@ -100,23 +99,13 @@ async def _tell_partner(
     if not email or not people:
         return
     settings = get_settings()
-    ids = []
-    for user in people:
-        message = EmailMessage(
-            id=new_id(),
-            status="queued",
-            to_address=user.email,
-            to_name=user.name,
-            subject=title,
-            text_body=f"{body}\n\nOpen your lead inbox: {settings.public_url.rstrip('/')}{link}\n",
-            track=False,
-            tracking_token=new_token(),
-            from_address=smtp.from_header(settings, None),
-        )
-        session.add(message)
-        ids.append(str(message.id))
-    await session.flush()
-    await jobs.enqueue(session, SEND_TASK, {"message_ids": ids})
+    await queue_notice(
+        session,
+        settings,
+        [(user.email, user.name) for user in people],
+        subject=title,
+        text=f"{body}\n\nOpen your lead inbox: {settings.public_url.rstrip('/')}{link}\n",
+    )
 
 
 async def _tell_vendor(

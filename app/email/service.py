@@ -115,6 +115,46 @@ async def send(
     return message
 
 
+async def queue_notice(
+    session: AsyncSession,
+    settings: Settings,
+    recipients: list[tuple[str, str | None]],
+    *,
+    subject: str,
+    text: str,
+    related_type: str | None = None,
+    related_id: uuid.UUID | None = None,
+) -> list[EmailMessage]:
+    """Plain-text email from the service itself (no sending user, no tracking) to each
+    ``(address, name)``: confirmations, offers, verification links, surveys. Queued in the
+    caller's transaction with one send job, so it leaves only if that transaction commits."""
+    messages = [
+        EmailMessage(
+            id=new_id(),
+            status="queued",
+            related_type=related_type,
+            related_id=related_id,
+            to_address=address,
+            to_name=name or None,
+            subject=subject[:1000],
+            text_body=text,
+            html_body=None,
+            track=False,
+            tracking_token=new_token(),
+            sent_by=None,
+            from_address=smtp.from_header(settings, None),
+            reply_to=None,
+        )
+        for address, name in recipients
+    ]
+    if not messages:
+        return []
+    session.add_all(messages)
+    await session.flush()
+    await jobs.enqueue(session, SEND_TASK, {"message_ids": [str(m.id) for m in messages]})
+    return messages
+
+
 # --- mass email ------------------------------------------------------------------------------
 
 

@@ -7,9 +7,6 @@ login). Approving one creates the portal user (kind ``portal``) linked to a cont
 customer's account; they then sign in through the normal OAuth flows.
 """
 
-import base64
-import hashlib
-import hmac
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -19,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import jobs
 from app.admin.service import _revoke_user_grants
 from app.auth.principal import Principal, PrincipalKind
 from app.auth.secrets import hash_password, verify_password
@@ -30,13 +26,11 @@ from app.cases.resource import cases
 from app.config import Settings
 from app.contacts.router import records as contacts
 from app.contacts.schemas import ContactCreate
-from app.email import smtp
-from app.email.service import SEND_TASK, new_token
+from app.email.service import queue_notice
 from app.email.tracking import signing_key
-from app.kit import clock
+from app.kit import clock, signed
 from app.kit.errors import (
     AppError,
-    BadRequest,
     Conflict,
     Forbidden,
     InsufficientScope,
@@ -49,7 +43,6 @@ from app.models import (
     Account,
     Case,
     Contact,
-    EmailMessage,
     PortalDomain,
     PortalRegistration,
     User,
@@ -74,10 +67,6 @@ _COMMON = {
 }
 
 
-class LinkGone(AppError):
-    status, code = 410, "link_expired"
-
-
 # --- who may do what -----------------------------------------------------------------------------
 
 
@@ -99,48 +88,28 @@ def registrations_admin(principal: Principal) -> None:
 async def _mail(
     session: AsyncSession, settings: Settings, to: str, name: str | None, subject: str, text: str
 ) -> None:
-    message = EmailMessage(
-        id=new_id(),
-        status="queued",
+    await queue_notice(
+        session,
+        settings,
+        [(to, name)],
+        subject=subject,
+        text=text,
         related_type="portal_registration",
-        to_address=to,
-        to_name=name,
-        subject=subject[:1000],
-        text_body=text,
-        html_body=None,
-        track=False,
-        tracking_token=new_token(),
-        sent_by=None,
-        from_address=smtp.from_header(settings, None),
-        reply_to=None,
     )
-    session.add(message)
-    await session.flush()
-    await jobs.enqueue(session, SEND_TASK, {"message_ids": [str(message.id)]})
-
-
-def _sign(key: bytes, reg_id: uuid.UUID, expires: int) -> str:
-    mac = hmac.new(key, f"portal-verify\n{reg_id}\n{expires}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
 def verify_token(key: bytes, reg_id: uuid.UUID, expires_at: datetime) -> str:
-    expires = int(expires_at.timestamp())
-    return f"{reg_id.hex}.{expires}.{_sign(key, reg_id, expires)}"
+    return signed.make(key, "portal-verify", reg_id, expires_at)
 
 
 def _read_verify_token(key: bytes, token: str) -> uuid.UUID:
-    try:
-        reg_hex, expires_text, signature = token.split(".")
-        reg_id = uuid.UUID(hex=reg_hex)
-        expires = int(expires_text)
-    except ValueError as exc:
-        raise BadRequest("This link is not valid", code="invalid_link") from exc
-    if not hmac.compare_digest(_sign(key, reg_id, expires).encode(), signature.encode()):
-        raise BadRequest("This link is not valid", code="invalid_link")
-    if clock.now().timestamp() >= expires:
-        raise LinkGone("This link has expired; register again")
-    return reg_id
+    return signed.read(
+        key,
+        "portal-verify",
+        token,
+        invalid="This link is not valid",
+        expired="This link has expired; register again",
+    )
 
 
 # --- registration --------------------------------------------------------------------------------
@@ -281,7 +250,7 @@ async def verify(session: AsyncSession, settings: Settings, token: str) -> schem
         select(PortalRegistration).where(PortalRegistration.id == reg_id).with_for_update()
     )
     if reg is None or reg.status in ("rejected", "expired"):
-        raise LinkGone("This registration is no longer open; register again")
+        raise signed.LinkExpired("This registration is no longer open; register again")
     if reg.status == "unverified":
         reg.email_verified_at = clock.now()
         reg.status = "pending"

@@ -10,9 +10,6 @@ in its field history, with a ``case.satisfaction_recorded`` event. A case reopen
 again gets a new survey only while none was answered.
 """
 
-import base64
-import hashlib
-import hmac
 import uuid
 from datetime import datetime, timedelta
 
@@ -21,23 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events, jobs
 from app.config import Settings
-from app.email import smtp
-from app.email.service import SEND_TASK, new_token
+from app.email.service import queue_notice
 from app.email.tracking import signing_key
-from app.kit import clock
-from app.kit.errors import AppError, BadRequest
-from app.kit.ids import new_id
-from app.models import Case, Contact, EmailMessage
+from app.kit import clock, signed
+from app.models import Case, Contact
 
 TASK = "satisfaction.send_survey"
 VALID_FOR = timedelta(days=14)
 RECORDED = events.declare(
     "case.satisfaction_recorded", "A customer answered the satisfaction survey of a case"
 )
-
-
-class LinkExpired(AppError):
-    status, code = 410, "link_expired"
 
 
 async def case_closed(session: AsyncSession, case: Case) -> None:
@@ -50,33 +40,19 @@ async def case_closed(session: AsyncSession, case: Case) -> None:
 # --- signed links ------------------------------------------------------------------------------
 
 
-def _mac(key: bytes, case_id: uuid.UUID, expires: int) -> str:
-    mac = hmac.new(key, f"csat\n{case_id}\n{expires}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
-
-
 def make_token(key: bytes, case_id: uuid.UUID, expires_at: datetime) -> str:
-    expires = int(expires_at.timestamp())
-    return f"{case_id.hex}.{expires}.{_mac(key, case_id, expires)}"
+    return signed.make(key, "csat", case_id, expires_at)
 
 
 def read_token(key: bytes, token: str) -> uuid.UUID:
-    """The case a token is for: 400 ``invalid_link`` when it was not made here or was changed,
-    410 ``link_expired`` once its time is up (checked after the signature, so an expiry cannot be
-    forged)."""
-    parts = token.split(".")
-    try:
-        case_hex, expires_text, signature = parts
-        case_id = uuid.UUID(hex=case_hex)
-        expires = int(expires_text)
-    except ValueError as exc:
-        raise BadRequest("This survey link is not valid", code="invalid_link") from exc
-    expected = _mac(key, case_id, expires)
-    if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise BadRequest("This survey link is not valid", code="invalid_link")
-    if clock.now().timestamp() >= expires:
-        raise LinkExpired("This survey link has expired")
-    return case_id
+    """The case a survey link is for (400 when forged or changed, 410 once expired)."""
+    return signed.read(
+        key,
+        "csat",
+        token,
+        invalid="This survey link is not valid",
+        expired="This survey link has expired",
+    )
 
 
 # --- the job -----------------------------------------------------------------------------------
@@ -124,25 +100,15 @@ async def send_survey(session: AsyncSession, settings: Settings, case_id: uuid.U
             f"The link works once and for {VALID_FOR.days} days.",
         ]
     )
-    message = EmailMessage(
-        id=new_id(),
-        status="queued",
-        related_type="case",
-        related_id=case.id,
-        to_address=to,
-        to_name=name or None,
-        subject=subject[:1000],
-        text_body=text,
-        html_body=None,
-        track=False,
-        tracking_token=new_token(),
-        sent_by=None,
-        from_address=smtp.from_header(settings, None),
-        reply_to=None,
-    )
-    session.add(message)
     # Bookkeeping, not a change of the case anybody made: no history entry, no new version.
     await session.execute(update(Case).where(Case.id == case.id).values(satisfaction_sent_at=now))
-    await session.flush()
-    await jobs.enqueue(session, SEND_TASK, {"message_ids": [str(message.id)]})
+    await queue_notice(
+        session,
+        settings,
+        [(to, name)],
+        subject=subject,
+        text=text,
+        related_type="case",
+        related_id=case.id,
+    )
     return True
