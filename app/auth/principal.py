@@ -8,6 +8,7 @@ or trimming a client takes effect at once rather than when tokens expire.
 
 import enum
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Annotated
@@ -201,18 +202,24 @@ async def resolve(request: Request, session, token: str) -> Principal:
     )
 
 
+async def authorize(request: Request, session, needed: Sequence[str]) -> Principal:
+    """The caller of ``request``, who must hold every scope in ``needed`` (401 / 403)."""
+    principal = await resolve(request, session, _bearer(request.headers.get("authorization")))
+    for scope in needed:
+        if scope not in principal.scopes:
+            raise InsufficientScope(scope)
+    request.state.principal = principal
+    return principal
+
+
 async def authenticate(
     request: Request,
     security_scopes: SecurityScopes,
     session: Session,
+    # Declared for the OpenAPI document (the security scheme); read by ``authorize``.
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    principal = await resolve(request, session, _bearer(authorization))
-    for needed in security_scopes.scopes:
-        if needed not in principal.scopes:
-            raise InsufficientScope(needed)
-    request.state.principal = principal
-    return principal
+    return await authorize(request, session, security_scopes.scopes)
 
 
 def require(*needed: str):

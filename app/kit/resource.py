@@ -30,7 +30,7 @@ from app.access import (
 from app.access import shapes as access
 from app.auth.principal import Principal, PrincipalKind, require
 from app.customfields import values as custom_fields
-from app.kit import clock, filtering, recycle, sorting
+from app.kit import clock, filtering, output, recycle, sorting
 from app.kit.db import Prepared, Session
 from app.kit.errors import (
     Conflict,
@@ -41,6 +41,7 @@ from app.kit.errors import (
     problem_responses,
 )
 from app.kit.ids import new_id
+from app.kit.lean import lean
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.kit.recycle import Cascade
 from app.kit.routing import Router
@@ -293,13 +294,39 @@ class Records:
     async def present(self, session: AsyncSession, rows: list) -> list[BaseModel]:
         """Response bodies for ``rows`` (ORM objects or the dicts ``read``/``find`` return),
         showing every custom field of the object."""
-        outs = [self.r.out.model_validate(x) for x in rows]
-        if outs:
-            defs = await custom_fields.definitions(session, self.r.name)
-            for body, row in zip(outs, rows, strict=True):
-                stored = row["custom_fields"] if isinstance(row, dict) else row.custom_fields
-                body.custom_fields = defs.present(stored)  # type: ignore[attr-defined]
+        if not rows:
+            return []
+        defs = await custom_fields.definitions(session, self.r.name)
+        out = self.r.out
+        if isinstance(rows[0], dict):
+            # The shown custom fields go in before validation: setting them on each validated
+            # model afterwards cost more than validating it.
+            return [
+                out.model_validate({**x, "custom_fields": defs.present(x["custom_fields"])})
+                for x in rows
+            ]
+        outs = [out.model_validate(x) for x in rows]
+        for body, row in zip(outs, rows, strict=True):
+            body.custom_fields = defs.present(row.custom_fields)  # type: ignore[attr-defined]
         return outs
+
+    async def render(self, session: AsyncSession, principal: Principal, rows: list) -> list | None:
+        """``rows`` (the dicts ``read``/``find`` return) as the response objects, for orjson to
+        write, when the output model is one it writes as pydantic would (app/kit/output.py);
+        None otherwise (then :meth:`present` builds the models)."""
+        fields = output.plain_fields(self.r.out)
+        if fields is None or not rows or not isinstance(rows[0], dict):
+            return None
+        if not rows[0].keys() >= set(fields):
+            return None
+        defs = await custom_fields.definitions(session, self.r.name)
+        hidden = self.hidden(principal)
+        names = [f for f in fields if f not in hidden]
+        items = [{n: row[n] for n in names} for row in rows]
+        if "custom_fields" in names:
+            for item in items:
+                item["custom_fields"] = defs.present(item["custom_fields"])
+        return items
 
     async def read(self, session: AsyncSession, principal: Principal, record_id: uuid.UUID) -> Any:
         """A live record the principal may read, as a dict of its columns (for responses; no ORM
@@ -796,12 +823,18 @@ def build_router(resource: Resource) -> APIRouter:
     ) -> Response:
         # Serialised here rather than by FastAPI, which would validate the model a second time
         # (and put back the internal fields left out for partners).
-        (record,) = await records.present(session, [row])
+        rendered = await records.render(session, principal, [row])
+        if rendered is not None:
+            body, version = output.to_json(rendered[0]), row["version"]
+        else:
+            (record,) = await records.present(session, [row])
+            body = record.model_dump_json(by_alias=True, exclude=records.hidden(principal) or None)
+            version = record.version
         return Response(
-            record.model_dump_json(by_alias=True, exclude=records.hidden(principal) or None),
+            body,
             status_code=status_code,
             media_type="application/json",
-            headers={"ETag": etag(record.version), **(headers or {})},
+            headers={"ETag": etag(version), **(headers or {})},
         )
 
     @router.get(
@@ -812,6 +845,7 @@ def build_router(resource: Resource) -> APIRouter:
         responses=problem_responses(400, 401, 403, 422),
         openapi_extra={"parameters": filter_doc},
     )
+    @lean
     async def list_(
         request: Request,
         session: Session,
@@ -835,6 +869,10 @@ def build_router(resource: Resource) -> APIRouter:
             sort=sort,
             q=q,
         )
+        rendered = await records.render(session, principal, rows)
+        if rendered is not None:
+            body = output.to_json({"data": rendered, "next_cursor": nxt})
+            return Response(body, media_type="application/json")
         page = PageOut(data=await records.present(session, rows), next_cursor=nxt)
         hidden = records.hidden(principal)
         exclude = {"data": {"__all__": hidden}} if hidden else None
@@ -850,6 +888,7 @@ def build_router(resource: Resource) -> APIRouter:
         response_model=Out,
         responses=problem_responses(400, 401, 403, 409, 422),
     )
+    @lean
     async def create(
         session: Session,
         principal: Annotated[Principal, require(write)],
@@ -867,6 +906,7 @@ def build_router(resource: Resource) -> APIRouter:
         response_model=Out,
         responses=problem_responses(401, 403, 404, 422),
     )
+    @lean
     async def get(
         session: Session,
         principal: Annotated[Principal, require(read)],
@@ -883,6 +923,7 @@ def build_router(resource: Resource) -> APIRouter:
         response_model=Out,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
     )
+    @lean
     async def update(
         session: Session,
         principal: Annotated[Principal, require(write)],
@@ -902,6 +943,7 @@ def build_router(resource: Resource) -> APIRouter:
         status_code=204,
         responses=problem_responses(401, 403, 404, 409, 412),
     )
+    @lean
     async def delete(
         session: Session,
         principal: Annotated[Principal, require(write)],
@@ -917,6 +959,7 @@ def build_router(resource: Resource) -> APIRouter:
         response_model=Out,
         responses=problem_responses(401, 403, 404, 409),
     )
+    @lean
     async def restore(
         session: Session,
         principal: Annotated[Principal, require(write)],
@@ -955,6 +998,7 @@ def build_router(resource: Resource) -> APIRouter:
             response_model=Out,
             responses={201: {"description": "Created"}, **problem_responses(401, 403, 409, 422)},
         )
+        @lean
         async def upsert(
             session: Session,
             principal: Annotated[Principal, require(write)],

@@ -7,8 +7,15 @@ from fastapi import APIRouter
 from starlette.routing import Match, get_route_path
 from starlette.types import Scope
 
+from app.kit.lean import LeanRoute
+
 
 class Router(APIRouter):
+    def __init__(self, *args, **kw) -> None:
+        # Endpoints marked ``@lean`` are served without FastAPI's dependency solver.
+        kw.setdefault("route_class", LeanRoute)
+        super().__init__(*args, **kw)
+
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if self.prefix and not get_route_path(scope).startswith(self.prefix):
             return Match.NONE, {}

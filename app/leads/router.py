@@ -11,6 +11,7 @@ from app.auth.principal import Principal, require
 from app.kit import errors
 from app.kit.db import Session
 from app.kit.errors import AppError, problem_responses
+from app.kit.lean import lean
 from app.leads import schemas, service
 from app.leads.resource import records, resource, router
 
@@ -24,6 +25,7 @@ __all__ = ["records", "resource", "router"]
     response_model=schemas.LeadConvertResult,
     responses=problem_responses(400, 401, 403, 404, 409, 422),
 )
+@lean
 async def convert(
     session: Session,
     principal: Annotated[Principal, require("leads:convert")],
@@ -39,8 +41,12 @@ async def convert(
     lead, account_id, contact_id, opportunity_id = await service.convert(
         session, principal, record_id, body
     )
-    response.headers["ETag"] = f'"{lead.version}"'
-    return service.convert_result(lead, account_id, contact_id, opportunity_id)
+    result = service.convert_result(lead, account_id, contact_id, opportunity_id)
+    return Response(
+        result.model_dump_json(by_alias=True),
+        media_type="application/json",
+        headers={"ETag": f'"{lead.version}"'},
+    )
 
 
 @router.post(
