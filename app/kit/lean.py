@@ -207,4 +207,4 @@ async def _body(request: Request, p: _Param, errors: list) -> Any:
         return None
 
 
-__all__ = ["LeanRoute", "Principal", "lean"]
+__all__ = ["LeanRoute", "lean"]

@@ -2,6 +2,7 @@
 bad input exactly as FastAPI would: the same endpoint served both ways gives the same status
 and body for every request below, and the resource routes keep their 401/403/404/422 answers."""
 
+import inspect
 import uuid
 from typing import Annotated
 
@@ -59,7 +60,7 @@ def _copy(fn):
     async def copy(*args, **kw):
         return await fn(*args, **kw)
 
-    copy.__signature__ = __import__("inspect").signature(fn)
+    copy.__signature__ = inspect.signature(fn)
     copy.__annotations__ = fn.__annotations__
     copy.__name__ = fn.__name__
     return copy
