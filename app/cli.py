@@ -92,7 +92,7 @@ def worker_command(
     import importlib
 
     from app.jobs.queue import Worker
-    from app.kit import db
+    from app.kit import db, heap
     from app.kit import logging as accord_logging
 
     settings = get_settings()
@@ -114,6 +114,7 @@ def worker_command(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, w.stop)
+        heap.settle()
         try:
             await w.run()
         finally:

@@ -29,7 +29,7 @@ from app.email.templates import router as email_templates_router
 from app.email.tracking import router as tracking_router
 from app.ideas.router import router as ideas_router
 from app.inbound.router import routers as inbound_routers
-from app.kit import db, errors
+from app.kit import db, dispatch, errors, heap
 from app.kit.errors import FieldError, Problem
 from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.middleware import RequestContextMiddleware
@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
                 engine=app.state.engine,
             )
             worker_task = asyncio.create_task(worker.run())
+        if getattr(app.state, "settle_heap", False):
+            heap.settle()
         try:
             yield
         finally:
@@ -220,6 +222,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         ops_router,
     ):
         app.include_router(router)
+    # Lean routes found by an index of path segments rather than router by router.
+    dispatch.install(app)
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -250,4 +254,7 @@ def factory() -> FastAPI:
 
     settings = get_settings()
     accord_logging.configure(settings.log_level, settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    # A serving process: freeze what startup built out of the collector's way (app.kit.heap).
+    app.state.settle_heap = True
+    return app
