@@ -8,6 +8,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -260,7 +261,26 @@ async def integrity_error_handler(request: Request, exc: IntegrityError) -> Resp
 
 async def dbapi_error_handler(request: Request, exc: DBAPIError) -> Response:
     orig = getattr(exc.orig, "__cause__", None) or exc.orig
-    sqlstate = getattr(orig, "sqlstate", None) or ""
+    return await _database_error(request, exc, getattr(orig, "sqlstate", None) or "")
+
+
+async def postgres_error_handler(request: Request, exc: asyncpg.PostgresError) -> Response:
+    """The server's errors as asyncpg raises them, from statements run on the driver itself
+    (app.kit.db.Prepared): answered as the same errors through SQLAlchemy are."""
+    sqlstate = exc.sqlstate or ""
+    if sqlstate.startswith("23"):  # integrity: unique, foreign key, check
+        constraint = getattr(exc, "constraint_name", None)
+        return problem_response(
+            409,
+            "conflict",
+            "The change conflicts with existing data",
+            instance=request.url.path,
+            extra={"constraint": constraint} if constraint else None,
+        )
+    return await _database_error(request, exc, sqlstate)
+
+
+async def _database_error(request: Request, exc: Exception, sqlstate: str) -> Response:
     if sqlstate == "55P03":  # lock_not_available: a row is locked by another transaction
         return problem_response(
             409,
@@ -304,6 +324,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error_handler)
     app.add_exception_handler(IntegrityError, integrity_error_handler)
     app.add_exception_handler(DBAPIError, dbapi_error_handler)
+    app.add_exception_handler(asyncpg.PostgresError, postgres_error_handler)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

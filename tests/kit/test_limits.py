@@ -37,3 +37,32 @@ async def test_blocked_row_answers_409_resource_locked_quickly(committed_app, en
     r = await client.patch(f"/api/v1/accounts/{acc.id}", json={"name": "Changed"}, headers=h)
     assert r.status_code == 200 and r.json()["name"] == "Changed"
     assert uuid.UUID(r.json()["id"]) == acc.id
+
+
+async def test_read_blocked_by_a_lock_answers_409_and_the_next_read_works(committed_app, engine):
+    """Reads run their statements on the driver (app.kit.db.Prepared): its errors are answered as
+    the same errors through SQLAlchemy are, and the connection goes on serving."""
+    app, client = committed_app
+    async with app.state.session_factory() as s:
+        owner = await make_user(s, is_admin=True)
+        api_client, secret = await make_client(s, "accounts:read accounts:write", user=owner)
+        acc = Account(name="Behind a lock", owner_id=owner.id)
+        s.add(acc)
+        await s.commit()
+    h = bearer(await token(client, api_client, secret))
+    async with engine.connect() as holder:
+        await holder.execute(text("LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+        r = await client.get(f"/api/v1/accounts/{acc.id}", headers=h)
+        waited = time.monotonic() - started
+        listed = await client.get("/api/v1/accounts", params={"name": "Behind a lock"}, headers=h)
+        await holder.rollback()
+    assert r.status_code == 409, r.text
+    assert r.json()["code"] == "resource_locked"
+    assert r.headers["content-type"] == "application/problem+json"
+    assert int(r.headers["retry-after"]) >= 1
+    assert waited < 5
+    assert listed.status_code == 409, listed.text
+    for _ in range(3):
+        r = await client.get(f"/api/v1/accounts/{acc.id}", headers=h)
+        assert r.status_code == 200 and r.json()["name"] == "Behind a lock"

@@ -1,8 +1,12 @@
 """The read path as production runs it: GETs on autocommit sessions, statements prepared once and
 shared by every caller of the same kind (ids as parameters), rows served without ORM objects."""
 
-from sqlalchemy import text
+import asyncio
 
+from sqlalchemy import event, text
+
+from app.kit import db
+from tests.conftest import _client, _make_app
 from tests.factories import bearer, make_client, make_user, post_ok, token, user_token
 
 ROLE_REP = "0190f000-0000-7000-8000-000000000003"
@@ -85,3 +89,51 @@ async def test_pages_through_nulls_and_filter_values_with_shared_statements(clie
             headers=h,
         )
         assert {x["amount"] for x in r.json()["data"]} == expected
+
+
+async def test_reads_survive_connections_cut_by_the_database(settings, engine):
+    """Reads run on connections lent by the pool (app.kit.db.Prepared). When the database cuts
+    them (a restart, a terminated backend), the next reads still answer: the lost connection
+    and the pool's older ones are replaced, and the read is run again on a new one."""
+    # An engine of its own, and only its connections are cut (the pids it opened).
+    shared_engine, engine = engine, db.create_engine(settings, settings.database_url)
+    pids: set[int] = set()
+    event.listen(
+        engine.sync_engine,
+        "connect",
+        lambda conn, _record: pids.add(conn.driver_connection.get_server_pid()),
+    )
+    try:
+        writes = db.session_factory_for(db.make_sessionmaker(engine))
+        app = await _make_app(settings, engine, writes)
+        app.state.read_session_factory = db.read_factory(engine)
+        async with app.state.session_factory() as s:
+            rep = await make_user(s, role_id=ROLE_REP)
+            client_row, secret = await make_client(s, "leads:read leads:write", user=rep)
+            await s.commit()
+        async with _client(app) as client:
+            h = bearer(await token(client, client_row, secret))
+            lead = await post_ok(client, h, "leads", {"last_name": "Cut", "company": "Cut Co"})
+            # Warm the pool: several connections, all idle afterwards.
+            got = await asyncio.gather(
+                *[client.get(f"/api/v1/leads/{lead['id']}", headers=h) for _ in range(8)]
+            )
+            assert {r.status_code for r in got} == {200}
+            async with shared_engine.connect() as conn:
+                cut = await conn.scalar(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid))"
+                        " FROM unnest(CAST(:pids AS int[])) AS pid"
+                    ),
+                    {"pids": sorted(pids)},
+                )
+            assert cut >= 2
+            await asyncio.sleep(0.2)
+            for _ in range(3):
+                r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
+                assert r.status_code == 200, r.text
+                assert r.json()["id"] == lead["id"]
+            r = await client.get("/api/v1/leads", params={"company": "Cut Co"}, headers=h)
+            assert r.status_code == 200 and [x["id"] for x in r.json()["data"]] == [lead["id"]]
+    finally:
+        await engine.dispose()
