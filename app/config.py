@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     authorization_code_ttl_seconds: int = 60
     session_ttl_seconds: int = 8 * 3600
     password_grant_enabled: bool = True
+    # How long a token's checked principal may be reused (app/auth/cache.py); changes to users,
+    # clients, grants and revocations drop it at once. 0 = check the database on every request.
+    principal_cache_seconds: float = 30
     # When set, signing keys are stored encrypted with it (PKCS#8, best available encryption).
     secret_key: str | None = None
     # Failed password logins: after ``login_max_failures`` in a row the account is locked for

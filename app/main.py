@@ -12,6 +12,7 @@ from app.access.router import router as sharing_settings_router
 from app.accounts.router import router as accounts_router
 from app.activities.router import events_router, notes_router, tasks_router
 from app.admin.router import clients, me, roles, users
+from app.auth import cache as auth_cache
 from app.auth.keys import KeyRing
 from app.auth.router import router as oauth_router
 from app.batch.router import router as batch_router
@@ -96,11 +97,18 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
                 engine=app.state.engine,
             )
             worker_task = asyncio.create_task(worker.run())
+        stopping = asyncio.Event()
+        auth_listener = asyncio.create_task(
+            auth_cache.listen(app.state.engine, settings.principal_cache_seconds, stopping)
+        )
         if getattr(app.state, "settle_heap", False):
             heap.settle()
         try:
             yield
         finally:
+            stopping.set()
+            with suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(auth_listener, 5)
             if worker is not None:
                 worker.stop()
                 with suppress(asyncio.CancelledError):

@@ -25,6 +25,7 @@ from sqlalchemy import bindparam, exists, false, select
 
 from app.auth import scopes as scope_catalog
 from app.auth import tokens
+from app.auth.cache import principals
 from app.kit.db import Prepared, Session
 from app.kit.errors import InsufficientScope, Unauthorized
 from app.models import ApiClient, Grant, RevokedAccessToken, User, UserKind
@@ -139,6 +140,17 @@ async def resolve(request: Request, session, token: str) -> Principal:
     except tokens.InvalidToken as exc:
         raise _invalid("The access token is invalid or expired") from exc
 
+    cached = principals.get(token)
+    if cached is not None:
+        return cached
+    generation = principals.generation
+    principal = await _load(session, claims)
+    principals.put(token, principal, generation)
+    return principal
+
+
+async def _load(session, claims: dict) -> Principal:
+    """The database's view of a verified token: who it stands for now, with which scopes."""
     sub = claims["sub"]
     user_id: uuid.UUID | None = None
     if sub != claims["client_id"]:

@@ -1,0 +1,191 @@
+"""Resolved principals kept per access token, forgotten the moment what they rest on changes.
+
+Every request checks its token against the database (app/auth/principal.py): client, grant and
+token not revoked, user active, scopes as the client and user allow now. That check was one
+database round trip and about a tenth of the CPU of a get by id. Its answer only changes when
+a row of ``users``, ``api_clients``, ``oauth_grants`` or ``oauth_revoked_access_tokens``
+does, so it is kept here, per token, and dropped:
+
+- at once, in this process, when a session of this process commits such a change (the ORM
+  events below: object changes and ORM ``UPDATE``/``DELETE``/``INSERT`` statements);
+- within milliseconds, in every process, when anyone commits one: triggers on those tables
+  ``NOTIFY accord_auth`` (migration ``principal_cache_notify``), and each process LISTENs on a
+  connection of its own (:func:`listen`);
+- at the latest after ``principal_cache_seconds`` (30 s), as a backstop.
+
+The cache answers only while its process is listening: before the listener is up, after its
+connection is lost and until it is back, every request goes to the database. Tokens are still
+verified (signature, expiry, key) on every request; only the database's answer is kept.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from app.models import ApiClient, Grant, RevokedAccessToken, User
+
+if TYPE_CHECKING:
+    from app.auth.principal import Principal
+
+logger = logging.getLogger("accord.auth.cache")
+CHANNEL = "accord_auth"
+MAX_ENTRIES = 10_000
+_TABLES = {m.__tablename__ for m in (User, ApiClient, Grant, RevokedAccessToken)}
+# The columns a principal is made of (app/auth/principal.py); other changes (a login's
+# counters, a name) leave cached principals alone.
+_COLUMNS = {
+    User: {
+        "is_active",
+        "kind",
+        "is_admin",
+        "role_id",
+        "partner_account_id",
+        "partner_role",
+        "contact_id",
+    },
+    ApiClient: {"client_id", "allowed_scopes", "revoked_at", "partner_account_id"},
+    Grant: {"revoked_at"},
+    RevokedAccessToken: None,  # any change
+}
+_FLAG = "accord.auth_changed"
+
+
+class PrincipalCache:
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, Any]] = {}
+        # Bumped by every invalidation: a lookup that began before one does not store its
+        # (possibly stale) answer.
+        self.generation = 0
+        self._listeners = 0
+        self.listener_pid: int | None = None  # the listening server process, for operators
+        self.ttl = 30.0
+
+    @property
+    def active(self) -> bool:
+        return self._listeners > 0 and self.ttl > 0
+
+    def get(self, token: str) -> "Principal | None":
+        if not self.active:
+            return None
+        hit = self._entries.get(token)
+        if hit is None:
+            return None
+        if hit[0] < time.monotonic():
+            self._entries.pop(token, None)
+            return None
+        return hit[1]
+
+    def put(self, token: str, principal: "Principal", generation: int) -> None:
+        if not self.active or generation != self.generation:
+            return
+        if len(self._entries) >= MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[token] = (time.monotonic() + self.ttl, principal)
+
+    def invalidate(self, *_: Any) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+principals = PrincipalCache()
+
+
+async def listen(engine: AsyncEngine, ttl: float, stopping: asyncio.Event) -> None:
+    """Keep a LISTEN on ``accord_auth`` open on a connection of its own until ``stopping``; the
+    cache answers only while it is open. Reconnects after errors."""
+    principals.ttl = ttl
+    if ttl <= 0:
+        return
+    while not stopping.is_set():
+        try:
+            await _listen_once(engine, stopping)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("principal cache listener lost; reconnecting", exc_info=True)
+        if not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), 1)
+
+
+async def _listen_once(engine: AsyncEngine, stopping: asyncio.Event) -> None:
+    lost = asyncio.Event()
+    raw = await engine.raw_connection()
+    driver = raw.driver_connection
+    try:
+        driver.add_termination_listener(lambda *_: lost.set())
+        await driver.add_listener(CHANNEL, principals.invalidate)
+        principals.invalidate()  # anything may have changed while no one listened
+        principals._listeners += 1
+        principals.listener_pid = driver.get_server_pid()
+        try:
+            while not stopping.is_set() and not lost.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_either(stopping, lost), 10)
+                if not stopping.is_set() and not lost.is_set():
+                    await driver.execute("SELECT 1")  # a link dead without a word shows here
+        finally:
+            principals._listeners -= 1
+            principals.invalidate()
+    except BaseException:
+        raw.invalidate()
+        raise
+    if lost.is_set():
+        raw.invalidate()
+        return
+    with contextlib.suppress(Exception):
+        await driver.remove_listener(CHANNEL, principals.invalidate)
+    raw.close()
+
+
+async def _either(*events: asyncio.Event) -> None:
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+# --- this process's own changes: forgotten when they commit --------------------------------
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context) -> None:
+    # Still the state before the flush here: new, dirty and deleted as they were.
+    for obj in (*session.new, *session.deleted):
+        if type(obj) in _COLUMNS:
+            session.info[_FLAG] = True
+            return
+    for obj in session.dirty:
+        columns = _COLUMNS.get(type(obj), ())
+        if columns is None:
+            session.info[_FLAG] = True
+            return
+        attrs = inspect(obj).attrs
+        if any(attrs[name].history.has_changes() for name in columns):
+            session.info[_FLAG] = True
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_statement(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in _TABLES:
+            state.session.info[_FLAG] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_FLAG, False):
+        principals.invalidate()
