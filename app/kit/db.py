@@ -56,6 +56,8 @@ _LONG_NUMBER = re.compile(r"\d{19}")
 
 
 def _json_loads(text: str):
+    if text == "{}":  # most records' custom fields
+        return {}
     # orjson reads integers beyond 64 bits as floats; JSONB keeps them exactly, and so does the
     # standard library.
     if _LONG_NUMBER.search(text):
@@ -103,22 +105,69 @@ def read_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions for API reads: autocommit, so a GET sends no BEGIN and no COMMIT (each read is one
     statement; a transaction only added two round trips per request).
 
-    A :class:`Prepared` statement on such a session, while the session has no connection of its
-    own, runs on a connection checked out of the pool for that one statement and returned before
-    it returns. A request served by prepared statements alone (the token check, a get by id, the
-    usual lists) then never builds a SQLAlchemy connection and transaction: measured, those cost
-    about three times the CPU of the pool checkout. A handler that uses the ORM gets the
-    session's own connection as always; one request never holds two connections at once."""
+    They are read sessions (:class:`ReadSession`): a :class:`Prepared` statement on one, while
+    it has no connection of its own, runs on a connection checked out of the pool for that one
+    statement and returned before it returns, and no SQLAlchemy session is built unless the
+    handler uses the ORM. A request served by prepared statements alone (the token check, a get
+    by id, the usual lists) then costs a pool checkout per statement: measured, a SQLAlchemy
+    session with its connection and transaction cost about three times the CPU. One request
+    never holds two connections at once."""
     reads = engine.execution_options(isolation_level="AUTOCOMMIT")
     maker = make_sessionmaker(reads)
 
     @asynccontextmanager
     async def factory() -> AsyncIterator[AsyncSession]:
-        async with maker() as session:
-            session.info[_RAW_READS] = engine
-            yield session
+        session = ReadSession(maker, engine)
+        try:
+            yield session  # type: ignore[misc]
+        finally:
+            await session.close()
 
     return factory
+
+
+class ReadSession:
+    """An autocommit session for a read, built only when something other than prepared
+    statements needs it: any attribute but these is the real ``AsyncSession``'s."""
+
+    __slots__ = ("_engine", "_info", "_maker", "_real")
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> None:
+        self._maker = maker
+        self._engine = engine
+        self._real: AsyncSession | None = None
+        self._info: dict = {}
+
+    @property
+    def info(self) -> dict:
+        return self._real.info if self._real is not None else self._info
+
+    def _session(self) -> AsyncSession:
+        if self._real is None:
+            self._real = self._maker()
+            self._real.info.update(self._info)
+        return self._real
+
+    def __getattr__(self, name: str):
+        return getattr(self._session(), name)
+
+    def _lender(self) -> AsyncEngine | None:
+        """The engine to borrow a connection from, while the session holds none."""
+        if self._real is None or self._real.sync_session.get_transaction() is None:
+            return self._engine
+        return None
+
+    async def commit(self) -> None:
+        if self._real is not None and not _idle(self._real):
+            await self._real.commit()
+
+    async def rollback(self) -> None:
+        if self._real is not None:
+            await self._real.rollback()
+
+    async def close(self) -> None:
+        if self._real is not None:
+            await self._real.close()
 
 
 def savepoint_factory(conn: AsyncConnection) -> SessionFactory:
@@ -167,7 +216,7 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
-            if not _idle(session):
+            if type(session) is ReadSession or not _idle(session):
                 await session.commit()
 
 
@@ -190,9 +239,6 @@ Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 _ASYNCPG = postgresql.asyncpg.dialect()
 _DRIVER = "accord.driver"
-# Set on read sessions (read_factory): the engine whose pool lends a prepared statement its
-# connection while the session has none.
-_RAW_READS = "accord.raw_reads"
 # Errors that mean the connection itself is gone.
 _LOST = (
     asyncpg.InterfaceError,  # "connection is closed": the server ended it while it was idle
@@ -246,8 +292,10 @@ class Prepared:
         A connection found lost (the database restarted, an idle connection was cut) is
         discarded with every other connection the pool made before it, and the statement, a
         read that changed nothing, is run once more on a new one."""
-        engine = session.info.get(_RAW_READS)
-        if engine is None or session.sync_session.get_transaction() is not None:
+        if type(session) is not ReadSession:
+            return _NOT_LENT
+        engine = session._lender()
+        if engine is None:
             return _NOT_LENT
         args = self._args(params)
         for attempt in (1, 2):
@@ -280,6 +328,14 @@ class Prepared:
             return result
         driver = await self._driver(session)
         return await driver.fetch(self.sql, *self._args(params))
+
+    async def fetchrow_written(self, session: AsyncSession, params: dict):
+        """For a write that returns its row (INSERT ... RETURNING): inside the session's
+        transaction, begun through SQLAlchemy if it has not been yet, as :meth:`execute`."""
+        driver = await self._driver(session)
+        if not driver.is_in_transaction():
+            return (await session.execute(self.stmt, params)).one()
+        return await driver.fetchrow(self.sql, *self._args(params))
 
     async def execute(self, session: AsyncSession, params: dict) -> None:
         """For writes: inside the session's transaction. Should SQLAlchemy not have begun it on

@@ -137,3 +137,30 @@ async def test_reads_survive_connections_cut_by_the_database(settings, engine):
             assert r.status_code == 200 and [x["id"] for x in r.json()["data"]] == [lead["id"]]
     finally:
         await engine.dispose()
+
+
+async def test_reads_that_use_the_orm_too_return_every_connection(committed_app, engine):
+    """A GET's session is built only when the handler uses the ORM (app.kit.db.ReadSession);
+    prepared statements before and after it share its connection or borrow one, and every
+    connection is back in the pool when the response is out."""
+    app, client = committed_app
+    async with app.state.session_factory() as s:
+        rep = await make_user(s, role_id=ROLE_REP)
+        c, secret = await make_client(s, "leads:read leads:write users:read", user=rep)
+        await s.commit()
+    h = bearer(await token(client, c, secret))
+    lead = await post_ok(client, h, "leads", {"last_name": "Orm", "company": "Orm Co"})
+    await client.patch(f"/api/v1/leads/{lead['id']}", json={"company": "Orm Co 2"}, headers=h)
+    baseline = engine.pool.checkedout()
+    for path in (
+        f"/api/v1/leads/{lead['id']}/history",  # the ORM
+        "/api/v1/me",
+        f"/api/v1/leads/{lead['id']}",  # prepared statements only
+        "/api/v1/leads?q=Orm&sort=-created_at&limit=3",
+        "/api/v1/changes?limit=5",
+    ):
+        r = await client.get(path, headers=h)
+        assert r.status_code == 200, (path, r.text)
+        assert engine.pool.checkedout() == baseline, path
+    history = (await client.get(f"/api/v1/leads/{lead['id']}/history", headers=h)).json()
+    assert any(e["field"] == "company" for e in history["data"])
