@@ -4,6 +4,8 @@ restore / history with keyset pagination, filters, ETags, field history, the cha
 record access, all through the same code path.
 """
 
+import functools
+import operator
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ColumnProperty
 
 from app.access import (
     Sharing,
@@ -178,6 +181,55 @@ def invalid(field_name: str, code: str, message: str) -> ValidationFailed:
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _plain_insert(model, names: tuple[str, ...]):
+    """An INSERT of ``model`` taking the attributes ``names``, with the column defaults the ORM
+    would apply, returning every column: what ``session.add`` + ``flush`` do for a new row,
+    without building the object (about a sixth of a create). None where an attribute is not a
+    plain column (the ORM path then)."""
+    table = model.__table__
+    mapper = model.__mapper__
+    columns = {}
+    for name in names:
+        prop = mapper.attrs.get(name)
+        if not isinstance(prop, ColumnProperty) or len(prop.columns) != 1:
+            return None
+        columns[name] = prop.columns[0]
+    if any(c.table is not table for c in columns.values()):
+        return None
+    defaults = {}
+    for prop in mapper.column_attrs:
+        column = prop.columns[0]
+        if prop.key in columns or column.table is not table or column.default is None:
+            continue
+        if not (column.default.is_scalar or column.default.is_callable):
+            return None  # a SQL expression default: leave it to the ORM
+        defaults[prop.key] = column.default
+        columns[prop.key] = column
+    returned = [prop for prop in mapper.column_attrs if prop.columns[0].table is table]
+    stmt = Prepared(
+        insert(table)
+        .values({column.key: bindparam(name) for name, column in columns.items()})
+        .returning(*[prop.columns[0] for prop in returned])
+    )
+
+    async def run(session: AsyncSession, values: dict) -> dict:
+        params = dict(values)
+        for name, default in defaults.items():
+            params[name] = default.arg if default.is_scalar else default.arg(None)
+        row = await stmt.fetchrow_written(session, params)
+        return {prop.key: row[i] for i, prop in enumerate(returned)}
+
+    return run
+
+
+@functools.lru_cache(maxsize=1024)
+def _picker(names: tuple[str, ...]) -> Callable[[Any], tuple]:
+    if len(names) == 1:
+        return lambda row: (row[names[0]],)
+    return operator.itemgetter(*names)
+
+
 class Records:
     """The data operations of one resource; every path applies record access."""
 
@@ -321,8 +373,11 @@ class Records:
             return None
         defs = await custom_fields.definitions(session, self.r.name)
         hidden = self.hidden(principal)
-        names = [f for f in fields if f not in hidden]
-        items = [{n: row[n] for n in names} for row in rows]
+        names = tuple(f for f in fields if f not in hidden)
+        # Picked and zipped in C: a comprehension over every field of every row was a tenth of
+        # a list page.
+        pick = _picker(names)
+        items = [dict(zip(names, pick(row), strict=True)) for row in rows]
         if "custom_fields" in names:
             for item in items:
                 item["custom_fields"] = defs.present(item["custom_fields"])
@@ -378,7 +433,12 @@ class Records:
     # --- writing ------------------------------------------------------------------------
 
     async def _log(
-        self, session: AsyncSession, principal: Principal, row, op: str, diffs: dict | None = None
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        op: str,
+        diffs: dict | None = None,
     ) -> None:
         now = clock.now()
         entries = list(
@@ -386,7 +446,7 @@ class Records:
         )
         params: dict[str, Any] = {
             "object_type": self.r.object_type,
-            "record_id": row.id,
+            "record_id": record_id,
             "op": op,
             "changed_by": principal.user_id,
             "changed_at": now,
@@ -578,7 +638,12 @@ class Records:
         params = {"record_id": record_id, **access.bind_values(principal)}
         return await session.scalar(stmt, params) is True
 
-    async def create(self, session: AsyncSession, principal: Principal, data: BaseModel) -> Any:
+    async def create(
+        self, session: AsyncSession, principal: Principal, data: BaseModel, *, plain: bool = False
+    ) -> Any:
+        """Create a record from ``data``; the ORM object. With ``plain``, where no after-write
+        hook wants the object, the row is inserted without one and returned as a dict of its
+        columns (the create route: it only answers with the record)."""
         self._guard(principal, data)
         values = data.model_dump(exclude_unset=False)
         custom = values.pop("custom_fields", None)
@@ -592,11 +657,20 @@ class Records:
         await self._picklist_defaults(session, data, values)
         await self._validate(session, principal, values, None)
         values["custom_fields"] = await custom_fields.prepare(session, self.r.name, custom, None)
-        row = self.m(**values, created_by=principal.user_id, updated_by=principal.user_id)
-        session.add(row)
-        await session.flush()
-        session.info.setdefault(_CREATED, set()).add((self.r.name, row.id))
-        await self._log(session, principal, row, "create")
+        values["created_by"] = values["updated_by"] = principal.user_id
+        insert_plain = None
+        if plain and not self.r.after_write:
+            insert_plain = _plain_insert(self.m, tuple(values))
+        if insert_plain is not None:
+            row = await insert_plain(session, values)
+            record_id = row["id"]
+        else:
+            row = self.m(**values)
+            session.add(row)
+            await session.flush()
+            record_id = row.id
+        session.info.setdefault(_CREATED, set()).add((self.r.name, record_id))
+        await self._log(session, principal, record_id, "create")
         if self.r.after_write:
             await self.r.after_write(session, principal, row, None)
         return row
@@ -678,7 +752,7 @@ class Records:
             row.updated_by = principal.user_id
             row.updated_at = clock.now()
             await session.flush()
-            await self._log(session, principal, row, "update", diffs)
+            await self._log(session, principal, row.id, "update", diffs)
             if self.r.after_write:
                 await self.r.after_write(session, principal, row, diffs)
         return row
@@ -699,7 +773,7 @@ class Records:
         row.version += 1
         session.info.get(_CREATED, set()).discard((self.r.name, row.id))
         await session.flush()
-        await self._log(session, principal, row, "delete")
+        await self._log(session, principal, row.id, "delete")
         # Its children go to the recycle bin with it, whoever owns them (as in Salesforce).
         await recycle.delete_children(session, principal, REGISTRY, self.r, row, now)
 
@@ -713,7 +787,7 @@ class Records:
         row.deleted_with = None
         row.version += 1
         await session.flush()
-        await self._log(session, principal, row, "restore")
+        await self._log(session, principal, row.id, "restore")
         await recycle.restore_children(session, principal, REGISTRY, self.r, row, clock.now())
         return row
 
@@ -895,8 +969,9 @@ def build_router(resource: Resource) -> APIRouter:
         body: Create,
         response: Response,
     ):
-        row = await records.create(session, principal, body)
-        headers = {"Location": f"{r.url}/{row.id}"}
+        row = await records.create(session, principal, body, plain=True)
+        record_id = row["id"] if isinstance(row, dict) else row.id
+        headers = {"Location": f"{r.url}/{record_id}"}
         return await record_response(session, principal, row, 201, headers)
 
     @router.get(

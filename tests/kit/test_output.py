@@ -48,6 +48,15 @@ async def test_api_body_is_what_pydantic_writes(client, session, name):
     got = await client.get(f"{resource.url}/{record_id}", headers=h)
     listed = await client.get(resource.url, params={"id": str(record_id)}, headers=h)
     assert got.status_code == 200 and listed.status_code == 200
+    # The create answers with the very body and ETag a read of the record gives (it is written
+    # without an ORM object where the object has no after-write hook).
+    created = r.json()
+    extra = set(created) - set(got.json())  # a new case also brings suggested solutions
+    assert extra <= ({"suggested_solutions"} if name == "cases" else set())
+    assert [k for k in created if k not in extra] == list(got.json())
+    assert {k: v for k, v in created.items() if k not in extra} == got.json()
+    assert r.headers["etag"] == got.headers["etag"] == '"1"'
+    assert r.headers["location"] == f"{resource.url}/{record_id}"
 
     model = resource.model
     columns = [c for c in model.__table__.columns if not c.info.get("unread")]
