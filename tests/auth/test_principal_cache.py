@@ -176,10 +176,3 @@ async def test_without_a_listener_every_request_checks_the_database(served, engi
     assert (await http.get("/api/v1/me", headers=h)).status_code == 200
     assert (await http.get("/api/v1/me", headers=h)).status_code == 200
     assert len(loads) == 4
-
-
-def test_apps_without_their_lifespan_do_not_cache():
-    # The test apps (and any app whose lifespan has not run) check every request.
-    app = create_app()
-    assert app is not None
-    assert not auth_cache.principals.active
