@@ -248,7 +248,10 @@ def _constraint_field(exc: DBAPIError) -> str | None:
 
 
 async def integrity_error_handler(request: Request, exc: IntegrityError) -> Response:
-    constraint = _constraint_field(exc)
+    return _conflict(request, _constraint_field(exc))
+
+
+def _conflict(request: Request, constraint: str | None) -> Response:
     logger.info("integrity error on %s: %s", request.url.path, constraint)
     return problem_response(
         409,
@@ -269,14 +272,7 @@ async def postgres_error_handler(request: Request, exc: asyncpg.PostgresError) -
     (app.kit.db.Prepared): answered as the same errors through SQLAlchemy are."""
     sqlstate = exc.sqlstate or ""
     if sqlstate.startswith("23"):  # integrity: unique, foreign key, check
-        constraint = getattr(exc, "constraint_name", None)
-        return problem_response(
-            409,
-            "conflict",
-            "The change conflicts with existing data",
-            instance=request.url.path,
-            extra={"constraint": constraint} if constraint else None,
-        )
+        return _conflict(request, getattr(exc, "constraint_name", None))
     return await _database_error(request, exc, sqlstate)
 
 

@@ -66,3 +66,24 @@ async def test_read_blocked_by_a_lock_answers_409_and_the_next_read_works(commit
     for _ in range(3):
         r = await client.get(f"/api/v1/accounts/{acc.id}", headers=h)
         assert r.status_code == 200 and r.json()["name"] == "Behind a lock"
+
+
+async def test_duplicate_external_id_on_create_is_409_conflict_and_keeps_one(committed_app):
+    """The create route inserts on the driver when it can (app.kit.resource): a unique index
+    that refuses the row is still a 409 naming the constraint, and nothing is written."""
+    app, client = committed_app
+    async with app.state.session_factory() as s:
+        owner = await make_user(s)
+        api_client, secret = await make_client(s, "leads:read leads:write", user=owner)
+        await s.commit()
+    h = bearer(await token(client, api_client, secret))
+    external = f"EXT-{uuid.uuid4().hex[:8]}"
+    body = {"last_name": "Twice", "company": "Twice Co", "external_id": external}
+    first = await client.post("/api/v1/leads", json=body, headers=h)
+    assert first.status_code == 201, first.text
+    again = await client.post("/api/v1/leads", json={**body, "last_name": "Again"}, headers=h)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "conflict"
+    assert again.json()["constraint"] == "uq_leads_external_id"
+    listed = await client.get("/api/v1/leads", params={"external_id": external}, headers=h)
+    assert [x["last_name"] for x in listed.json()["data"]] == ["Twice"]
