@@ -106,22 +106,32 @@ async def listen(engine: AsyncEngine, ttl: float, stopping: asyncio.Event) -> No
     if ttl <= 0:
         return
     while not stopping.is_set():
+        pause = 1
         try:
-            await _listen_once(engine, stopping)
+            if not await _listen_once(engine, stopping):
+                # A database without the triggers (not migrated yet): nothing would tell this
+                # process of changes, so nothing is kept. Looked at again now and then.
+                logger.warning("no accord_auth triggers in the database: principals not cached")
+                pause = 60
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.warning("principal cache listener lost; reconnecting", exc_info=True)
         if not stopping.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), 1)
+                await asyncio.wait_for(stopping.wait(), pause)
 
 
-async def _listen_once(engine: AsyncEngine, stopping: asyncio.Event) -> None:
+async def _listen_once(engine: AsyncEngine, stopping: asyncio.Event) -> bool:
+    """Listen until ``stopping`` or the connection is lost; False at once where the database
+    has no triggers to notify."""
     lost = asyncio.Event()
     raw = await engine.raw_connection()
     driver = raw.driver_connection
     try:
+        if not await driver.fetchval("SELECT to_regproc('accord_auth_notify') IS NOT NULL"):
+            raw.close()
+            return False
         driver.add_termination_listener(lambda *_: lost.set())
         await driver.add_listener(CHANNEL, principals.invalidate)
         principals.invalidate()  # anything may have changed while no one listened
@@ -141,10 +151,11 @@ async def _listen_once(engine: AsyncEngine, stopping: asyncio.Event) -> None:
         raise
     if lost.is_set():
         raw.invalidate()
-        return
+        return True
     with contextlib.suppress(Exception):
         await driver.remove_listener(CHANNEL, principals.invalidate)
     raw.close()
+    return True
 
 
 async def _either(*events: asyncio.Event) -> None:
