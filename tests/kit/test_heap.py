@@ -9,6 +9,7 @@ import pytest
 from app import main
 from app.config import get_settings
 from app.kit import heap
+from app.kit import logging as accord_logging
 
 
 @pytest.fixture
@@ -22,6 +23,8 @@ def restore_gc():
 async def test_served_app_freezes_startup_objects(database_url, monkeypatch, restore_gc):
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("ACCORD_WORKER_IN_PROCESS", "false")
+    # The factory sets up the process's logging; this process is the test run's.
+    monkeypatch.setattr(accord_logging, "configure", lambda *a, **k: None)
     get_settings.cache_clear()
     try:
         app = main.factory()
