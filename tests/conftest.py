@@ -75,6 +75,23 @@ async def engine(settings: Settings):
     await engine.dispose()
 
 
+@pytest.fixture
+async def empty_engine(settings, database_url):
+    """An engine on a database of its own with nothing in it (no migrations run), dropped after
+    the test."""
+    name = database_url.rsplit("/", 1)[-1].split("?")[0] + "_empty"
+    server = make_url(database_url).set(drivername="postgresql")
+    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    engine = db.create_engine(settings, server.set(database=name).render_as_string(False))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
 @pytest.fixture(autouse=True)
 def _reset_clock():
     clock.reset()

@@ -168,27 +168,14 @@ async def test_migrations_match_the_models(engine):
     assert changes == [], f"models and migrations differ; add a migration: {changes}"
 
 
-async def test_readyz_is_503_for_an_unmigrated_database(settings, database_url):
-    import asyncpg
+async def test_readyz_is_503_for_an_unmigrated_database(settings, empty_engine):
     import httpx
-    from sqlalchemy.engine import make_url
 
-    from app.kit import db
     from app.main import create_app
 
-    name = database_url.rsplit("/", 1)[-1].split("?")[0] + "_empty"
-    server = make_url(database_url).set(drivername="postgresql")
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = db.create_engine(settings, server.set(database=name).render_as_string(False))
-    try:
-        app = create_app(settings, engine=engine, session_factory=object())
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            r = await c.get("/readyz")
-        assert r.status_code == 503
-        assert r.json()["code"] == "migrations_pending"
-    finally:
-        await engine.dispose()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+    app = create_app(settings, engine=empty_engine, session_factory=object())
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["code"] == "migrations_pending"

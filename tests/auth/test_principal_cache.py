@@ -178,18 +178,10 @@ async def test_without_a_listener_every_request_checks_the_database(served, engi
     assert len(loads) == 4
 
 
-async def test_a_database_without_the_triggers_gets_no_cache(settings, database_url):
+async def test_a_database_without_the_triggers_gets_no_cache(empty_engine):
     """Nothing would tell the process of changes there, so nothing is kept."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    name = database_url.rsplit("/", 1)[-1].split("?")[0] + "_no_triggers"
-    server = make_url(database_url).set(drivername="postgresql")
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = db.create_engine(settings, server.set(database=name).render_as_string(False))
     stopping = asyncio.Event()
-    task = asyncio.create_task(auth_cache.listen(engine, 30, stopping))
+    task = asyncio.create_task(auth_cache.listen(empty_engine, 30, stopping))
     try:
         for _ in range(40):
             await asyncio.sleep(0.01)
@@ -198,6 +190,3 @@ async def test_a_database_without_the_triggers_gets_no_cache(settings, database_
     finally:
         stopping.set()
         await asyncio.wait_for(task, 5)
-        await engine.dispose()
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
