@@ -81,9 +81,8 @@ class Dispatch:
                 buckets.setdefault(key, [])
         # Each bucket: its own routes and every wildcard route, in FastAPI's order.
         for key, entry in ordered:
-            for bucket_key, bucket in buckets.items():
-                if key is None or key == bucket_key:
-                    bucket.append(entry)
+            for bucket in buckets.values() if key is None else (buckets[key],):
+                bucket.append(entry)
         self._buckets = buckets
         self._wildcards = [entry for key, entry in ordered if key is None]
 
