@@ -2,9 +2,10 @@
 
 FastAPI (0.16x) keeps each included router as a unit: per request it asks every router in turn
 whether the path is its own, then matches again inside the one that said yes. With 58 routers
-that was half the CPU of ``/healthz`` and about a tenth of a get by id. This builds, once, an
-index from a path's first three segments to the routes that could match there, kept in
-FastAPI's order. When the first route that fully matches a request is a :func:`lean
+that was half the CPU of ``/healthz`` and about a tenth of a get by id. This keeps an index
+from a path's first three segments to the routes that could match there, kept in FastAPI's
+order; each entry is built on the first request under it, from only the routers that have a
+route there. When the first route that fully matches a request is a :func:`lean
 <app.kit.lean.lean>` one, the request is handed to that route's app directly, with the scope
 FastAPI would have set (``route``, ``endpoint``, ``path_params``, the effective route context).
 Every other request (another kind of route first, a method not allowed, no match, a trailing
@@ -19,6 +20,7 @@ import logging
 from typing import Any
 
 from starlette._utils import get_route_path
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 try:  # FastAPI internals; without them FastAPI routes every request itself.
@@ -54,48 +56,102 @@ class _Entry:
         self.methods = methods
 
 
+class _Group:
+    """An included router, with the index keys its routes' paths fall under (computed from the
+    paths alone, without building FastAPI's route contexts)."""
+
+    __slots__ = ("keys", "router", "wild")
+
+    def __init__(self, router) -> None:
+        self.router = router
+        self.keys: set[tuple[str, ...]] = set()
+        self.wild = False
+        self._walk(router.original_router, router.include_context.prefix)
+
+    def _walk(self, router, prefix: str) -> None:
+        for route in router.routes:
+            if isinstance(route, _IncludedRouter):
+                self._walk(route.original_router, prefix + route.include_context.prefix)
+                continue
+            path = getattr(route, "path", None)
+            key = _path_key(prefix + path) if isinstance(path, str) else None
+            if key is None or isinstance(route, Mount):
+                self.wild = True  # a pattern at the head, or a mount: may match anywhere
+            else:
+                self.keys.add(key)
+
+    def entries(self, key: tuple[str, ...] | None) -> list["_Entry"]:
+        return [
+            entry
+            for ctx in self.router.effective_route_contexts()
+            for entry_key, entry in (_entry(ctx),)
+            if entry_key is None or entry_key == key
+        ]
+
+
 class Dispatch:
     def __init__(self, router, fallback: ASGIApp) -> None:
         self.router = router
         self.fallback = fallback
         self._version: Any = None
-        self._buckets: dict[tuple[str, ...], list[_Entry]] = {}
-        self._wildcards: list[_Entry] = []
+        self._plan: list[Any] = []
+        self._keys: set[tuple[str, ...]] = set()
+        self._buckets: dict[tuple[str, ...] | None, list[_Entry]] = {}
 
     def _routes_version(self) -> Any:
         # The app's own list of routes (cheap to check on each request). Routes added to a
         # router after it was included are not seen; Accord includes its routers built.
         return len(self.router.routes), getattr(self.router, "_routes_version", None)
 
-    def _build(self) -> None:
-        ordered: list[tuple[tuple[str, ...] | None, _Entry]] = []
+    def _reset(self) -> None:
+        """Only the paths are read here; each bucket is built on its first request, expanding
+        just the routers that have a route in it (building every route's FastAPI context up
+        front cost about half a second per app, paid by every test)."""
+        plan: list[Any] = []
+        keys: set[tuple[str, ...]] = set()
         for route in self.router.routes:
-            contexts = (
-                route.effective_route_contexts() if isinstance(route, _IncludedRouter) else [route]
-            )
-            for ctx in contexts:
-                ordered.append(_entry(ctx))
-        buckets: dict[tuple[str, ...], list[_Entry]] = {}
-        for key, _ in ordered:
-            if key is not None:
-                buckets.setdefault(key, [])
-        # Each bucket: its own routes and every wildcard route, in FastAPI's order.
-        for key, entry in ordered:
-            for bucket in buckets.values() if key is None else (buckets[key],):
-                bucket.append(entry)
-        self._buckets = buckets
-        self._wildcards = [entry for key, entry in ordered if key is None]
+            if isinstance(route, _IncludedRouter):
+                group = _Group(route)
+                keys |= group.keys
+                plan.append(group)
+            else:
+                key, entry = _entry(route)
+                if key is not None:
+                    keys.add(key)
+                plan.append((key, entry))
+        self._plan = plan
+        self._keys = keys
+        self._buckets = {}
+
+    def _bucket(self, key: tuple[str, ...] | None) -> list[_Entry]:
+        """The routes that could match a path under ``key`` (None: a key no route path has,
+        where only the wildcard routes could), in FastAPI's order."""
+        entries: list[_Entry] = []
+        for item in self._plan:
+            if isinstance(item, _Group):
+                if item.wild or (key is not None and key in item.keys):
+                    entries.extend(item.entries(key))
+            elif item[0] is None or item[0] == key:
+                entries.append(item[1])
+        self._buckets[key] = entries
+        return entries
 
     def lookup(self, scope: Scope) -> tuple[Any, dict] | None:
         """The lean route context FastAPI would pick for this request and its path
         parameters, or None where FastAPI must decide."""
         version = self._routes_version()
         if version != self._version:
-            self._build()
+            self._reset()
             self._version = version
         path = get_route_path(scope)
         method = scope["method"]
-        for entry in self._buckets.get(_key(path), self._wildcards):
+        key = _key(path)
+        if key not in self._keys:
+            key = None  # bounded: buckets are kept only for keys the routes have
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._bucket(key)
+        for entry in bucket:
             match = entry.regex.match(path)
             if match is None:
                 continue
@@ -125,6 +181,13 @@ class Dispatch:
         await ctx.app(scope, receive, send)
 
 
+def _path_key(fmt: str) -> tuple[str, ...] | None:
+    """The index key of a route's path format; None when a pattern is among its head
+    segments (it may match under any key)."""
+    head = fmt.split("/")[1 : DEPTH + 1]
+    return tuple(head) if all("{" not in s for s in head) else None
+
+
 def _entry(route) -> tuple[tuple[str, ...] | None, _Entry]:
     lean = (
         isinstance(route, _EffectiveRouteContext)
@@ -138,10 +201,7 @@ def _entry(route) -> tuple[tuple[str, ...] | None, _Entry]:
         # Something that matches in its own way: a wildcard that leaves any request it might
         # take to FastAPI.
         return None, _Entry(_ANY, {}, None, None)
-    segments = fmt.split("/")[1:]
-    head = segments[:DEPTH]
-    key = tuple(head) if all("{" not in s for s in head) else None
-    return key, _Entry(
+    return _path_key(fmt), _Entry(
         regex,
         route.param_convertors,
         route if lean else None,

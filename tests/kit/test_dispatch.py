@@ -131,6 +131,73 @@ def test_every_lean_route_is_found_by_the_index():
     assert not missed
 
 
+def test_a_request_builds_only_the_routers_that_could_take_it():
+    """FastAPI's route contexts (dependency analysis, validators) cost about half a second
+    for the whole app; a request builds only those of the routers with a route under its
+    path's head or a pattern there."""
+    app = create_app()
+    index = app.router.middleware_stack
+    lead = f"/api/v1/leads/{uuid.uuid4()}"
+    assert index.lookup(_scope(lead, "GET")) is not None
+    included = [r for r in app.router.routes if isinstance(r, _IncludedRouter)]
+    built = [r for r in included if r._effective_candidates_version is not None]
+    assert 0 < len(built) < len(included) / 4, [r.include_context.prefix for r in built]
+    for router in built:
+        paths = [c.path_format for c in router.effective_route_contexts()]
+        heads = {dispatch._path_key(p) for p in paths}
+        assert ("api", "v1", "leads") in heads or None in heads, paths
+    # An unknown head builds no bucket of its own (a flood of random paths keeps nothing).
+    for n in range(50):
+        assert index.lookup(_scope(f"/nope{n}/x/y", "GET")) is None
+    assert len(index._buckets) == 2
+
+
+def test_routes_with_a_pattern_at_the_head_are_seen_under_every_head():
+    """A route whose first segments are patterns may take a path under any head, so each
+    bucket built on demand still holds it in FastAPI's order: a lean one is found, and a
+    route of another kind that FastAPI would pick first leaves the request to FastAPI."""
+    from fastapi import FastAPI
+    from starlette.responses import Response
+
+    from app.kit.lean import lean
+    from app.kit.routing import Router
+
+    async def answer() -> Response:
+        return Response(b"")
+
+    @lean
+    async def fast() -> Response:
+        return Response(b"")
+
+    app = FastAPI()
+    first = Router()
+    first.add_api_route("/{kind}/v1/shadowed/{rest}", answer)  # not lean: FastAPI's
+    pixels = Router(prefix="/t")
+    pixels.add_api_route("/{token}/pixel.gif", fast)
+    docs = Router(prefix="/d")
+    nested = Router()
+    nested.add_api_route("/open/x/{token}", fast)
+    docs.include_router(nested, prefix="/n")
+    api = Router(prefix="/api/v1")
+    api.add_api_route("/shadowed/{id}", fast)
+    api.add_api_route("/seen/{id}", fast)
+    for router in (first, pixels, docs, api):
+        app.include_router(router)
+    assert dispatch.install(app)
+    index = app.router.middleware_stack
+
+    def pick(path):
+        hit = index.lookup(_scope(path, "GET"))
+        return hit and hit[0].path_format
+
+    assert pick("/t/abc/pixel.gif") == "/t/{token}/pixel.gif"
+    assert pick("/d/n/open/x/abc") == "/d/n/open/x/{token}"
+    assert pick("/api/v1/seen/7") == "/api/v1/seen/{id}"
+    assert pick("/api/v1/shadowed/7") is None  # "/{kind}/v1/shadowed/{rest}" comes first
+    assert _fastapi_pick(app, "/api/v1/shadowed/7", "GET")[1].endpoint is answer
+    assert pick("/t/abc/other") is None
+
+
 @pytest.fixture
 async def routed_by_fastapi(settings, engine, app):
     """The same app with the index taken out: FastAPI routes every request."""
