@@ -224,7 +224,7 @@ def _plain_insert(model, names: tuple[str, ...]):
 
 
 @functools.lru_cache(maxsize=1024)
-def _picker(names: tuple[str, ...]) -> Callable[[Any], tuple]:
+def _picker(names: tuple) -> Callable[[Any], tuple]:
     if len(names) == 1:
         return lambda row: (row[names[0]],)
     return operator.itemgetter(*names)
@@ -284,51 +284,80 @@ class Records:
         cursor: str | None,
         sort: str | None,
         q: str | None,
+        records: bool = False,
     ) -> tuple[list, str | None]:
+        """A page of readable rows as dicts (with ``records``, asyncpg records where the list
+        runs as a prepared statement: mapping access, no copy), and the next page's cursor."""
         r = self.r
-        stmt = self._statement(("list",), principal, lambda p: self.visible(p, rows=True))
         hidden = self.hidden(principal)
         fields = {f: r.column(f) for f in (*r.filterable, "id") if f not in hidden}
-        equals = None
-        custom = any(k.startswith(custom_fields.PREFIX) for k, _ in params)
-        if custom:
-            more, equals = await custom_fields.filters(
-                session, r.name, self.m, (k for k, _ in params)
-            )
-            fields.update(more)
-        # Values become bind parameters, so lists that differ only in their values share one
-        # statement prepared on the driver (custom-field filters build their own SQL: those
-        # lists go through SQLAlchemy as before).
-        bind = None if custom else filtering.Binder()
-        where = filtering.build(params, fields, RESERVED, equals, bind)
-        if where is not None:
-            stmt = stmt.where(where)
-        if q:
-            if not r.searchable:
-                raise invalid("q", "unsupported", "This object has no text search")
-            pattern = filtering.like_pattern(q)
-            if bind is not None:
-                pattern = bind(pattern)
-            stmt = stmt.where(or_(*[r.column(c).ilike(pattern, escape="\\") for c in r.searchable]))
+        if q and not r.searchable:
+            raise invalid("q", "unsupported", "This object has no text search")
         keys = sorting.parse(
             sort, {f: r.column(f) for f in (*r.sortable, "id") if f not in hidden}, self.m.id
         )
-        if cursor:
-            stmt = stmt.where(sorting.after_cursor(keys, decode_cursor(cursor), bind))
-        stmt = sorting.order(stmt, keys).limit(limit + 1)
+        decoded = decode_cursor(cursor) if cursor else None
         values = access.bind_values(principal)
-        if bind is None:
+        if any(k.startswith(custom_fields.PREFIX) for k, _ in params):
+            # Custom-field filters build their own SQL: these lists go through SQLAlchemy.
+            more, equals = await custom_fields.filters(
+                session, r.name, self.m, (k for k, _ in params)
+            )
+            stmt = self._find_statement(
+                principal, params, {**fields, **more}, equals, None, q, keys, decoded, limit
+            )
             result = await session.execute(stmt, values)
             names = tuple(result.keys())
-            rows = [dict(zip(names, row, strict=True)) for row in result.all()]
+            rows: list = [dict(zip(names, row, strict=True)) for row in result.all()]
         else:
-            shape = ("find", tuple(bind.shape), tuple(k[:3:2] for k in keys), bool(q), limit)
-            prepared = self._statement(shape, principal, lambda p: Prepared(stmt))
-            rows = [dict(x) for x in await prepared.fetch(session, {**values, **bind.values})]
+            # Values become bind parameters, so lists that differ only in their values share
+            # one prepared statement. A dry pass checks the query and takes its values and
+            # shape; the SQL is built only for a shape not seen before.
+            dry = filtering.Binder(dry=True)
+            self._find_statement(principal, params, fields, None, dry, q, keys, decoded, limit)
+            shape = ("find", tuple(dry.shape), tuple(k[:3:2] for k in keys), bool(q), limit)
+
+            def prepare(p: Principal) -> Prepared:
+                real = filtering.Binder()
+                stmt = self._find_statement(
+                    principal, params, fields, None, real, q, keys, decoded, limit
+                )
+                if real.values != dry.values:  # a value missed would be bound from the first
+                    raise AssertionError(f"dry binding differs: {dry.values} != {real.values}")
+                return Prepared(stmt)
+
+            prepared = self._statement(shape, principal, prepare)
+            rows = await prepared.fetch(session, {**values, **dry.values})
+            if not records:
+                rows = [dict(x) for x in rows]
         if len(rows) > limit:
             rows = rows[:limit]
             return rows, encode_cursor(sorting.cursor_values(rows[-1], keys))
         return rows, None
+
+    def _find_statement(self, principal, params, fields, equals, bind, q, keys, cursor, limit):
+        """The list's statement; with a dry binder, only the checks and the bound values."""
+        where = filtering.build(params, fields, RESERVED, equals, bind)
+        pattern = filtering.like_pattern(q) if q else None
+        if bind is not None and pattern is not None:
+            if bind.dry:
+                bind.record(pattern)
+            else:
+                pattern = bind(pattern)
+        after = sorting.after_cursor(keys, cursor, bind) if cursor is not None else None
+        if bind is not None and bind.dry:
+            return None
+        stmt = self._statement(("list",), principal, lambda p: self.visible(p, rows=True))
+        if where is not None:
+            stmt = stmt.where(where)
+        if pattern is not None:
+            searchable = self.r.searchable
+            stmt = stmt.where(
+                or_(*[self.r.column(c).ilike(pattern, escape="\\") for c in searchable])
+            )
+        if after is not None:
+            stmt = stmt.where(after)
+        return sorting.order(stmt, keys).limit(limit + 1)
 
     async def get(
         self, session: AsyncSession, principal: Principal, record_id: uuid.UUID, *, deleted=False
@@ -367,16 +396,17 @@ class Records:
         write, when the output model is one it writes as pydantic would (app/kit/output.py);
         None otherwise (then :meth:`present` builds the models)."""
         fields = output.plain_fields(self.r.out)
-        if fields is None or not rows or not isinstance(rows[0], dict):
+        if fields is None or not rows or not hasattr(rows[0], "keys"):  # dicts or records
             return None
-        if not rows[0].keys() >= set(fields):
+        columns = tuple(rows[0].keys())
+        if not set(columns) >= set(fields):
             return None
         defs = await custom_fields.definitions(session, self.r.name)
         hidden = self.hidden(principal)
         names = tuple(f for f in fields if f not in hidden)
         # Picked and zipped in C: a comprehension over every field of every row was a tenth of
-        # a list page.
-        pick = _picker(names)
+        # a list page. Records (asyncpg's) are picked by position, a fifth faster than by name.
+        pick = _picker(names if isinstance(rows[0], dict) else tuple(map(columns.index, names)))
         items = [dict(zip(names, pick(row), strict=True)) for row in rows]
         if "custom_fields" in names:
             for item in items:
@@ -942,11 +972,13 @@ def build_router(resource: Resource) -> APIRouter:
             cursor=cursor,
             sort=sort,
             q=q,
+            records=True,
         )
         rendered = await records.render(session, principal, rows)
         if rendered is not None:
             body = output.to_json({"data": rendered, "next_cursor": nxt})
             return Response(body, media_type="application/json")
+        rows = [dict(x) for x in rows]
         page = PageOut(data=await records.present(session, rows), next_cursor=nxt)
         hidden = records.hidden(principal)
         exclude = {"data": {"__all__": hidden}} if hidden else None

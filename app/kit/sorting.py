@@ -58,6 +58,11 @@ def after_cursor(keys: list[SortKey], values: list, bind: Any = None) -> ColumnE
     ]
     if bind is not None:
         bind.shape.append(("cursor", *(v is None for v in typed)))
+        if bind.dry:  # the values and the shape only (filtering.Binder)
+            for v in typed:
+                if v is not None:
+                    bind.record(v)
+            return None  # type: ignore[return-value]
         typed = [
             None if v is None else bind(v, col) for (_, col, _), v in zip(keys, typed, strict=True)
         ]
@@ -71,6 +76,6 @@ def after_cursor(keys: list[SortKey], values: list, bind: Any = None) -> ColumnE
 def cursor_values(row: Any, keys: list[SortKey]) -> list:
     out = []
     for name, _, _ in keys:
-        v = row[name] if isinstance(row, dict) else getattr(row, name)
+        v = row[name] if hasattr(row, "keys") else getattr(row, name)  # dict or Record; ORM
         out.append(v.isoformat() if hasattr(v, "isoformat") else v if v is None else str(v))
     return out
