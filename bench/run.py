@@ -34,6 +34,7 @@ from app.config import get_settings  # noqa: E402
 from app.kit.ids import new_id  # noqa: E402
 from app.kit.migrations import upgrade  # noqa: E402
 
+SCENARIOS = ("healthz", "get", "list", "create", "convert")
 STATUSES = ["Open - Not Contacted", "Working - Contacted", "Closed - Not Converted", "Nurturing"]
 SOURCES = ["Web", "Phone Inquiry", "Partner Referral", "Trade Show", "Purchased List"]
 LEAD_COLUMNS = [
@@ -215,12 +216,38 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measure_server(pid: int, name: str, clients: int, seconds: float, op) -> dict:
+async def measure_server(
+    pid: int, name: str, clients: int, seconds: float, op, spy: str | None = None
+) -> dict:
     """``measure`` plus the server's CPU time per request: what the service itself costs, which
-    the other processes sharing the cores distort much less than the rate."""
+    the other processes sharing the cores distort much less than the rate. With ``spy`` (a
+    folder), py-spy samples the server meanwhile into ``<spy>/<scenario>.txt`` (collapsed
+    stacks; the sampling takes CPU too, so the rates of such a run are not comparable)."""
+    sampler = None
+    if spy:
+        out = Path(spy) / (name.split(" ")[0].strip(",") + ".txt")
+        sampler = subprocess.Popen(
+            [
+                *(
+                    str(Path(sys.executable).with_name("py-spy")),
+                    "record",
+                    "-p",
+                    str(pid),
+                    "-d",
+                    str(int(seconds)),
+                    "-r",
+                    "200",
+                ),
+                *("-f", "raw", "-o", str(out), "--nonblocking"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     before = cpu_seconds(pid)
     result = await measure(name, clients, seconds, op)
     after = cpu_seconds(pid)
+    if sampler is not None:
+        sampler.wait(30)
     if before is not None and after is not None and result["n"]:
         result["cpu_ms"] = (after - before) * 1000 / result["n"]
     return result
@@ -233,6 +260,7 @@ def free_port() -> int:
 
 
 async def run(args) -> None:
+    only = set(args.only.split(","))
     bench_url, ctx = await prepare(server_url(), args.leads)
     ids, user_id = ctx["ids"], ctx["user_id"]
     port = free_port()
@@ -312,31 +340,20 @@ async def run(args) -> None:
                     assert r.status == 200
 
             await measure("warm-up", args.clients, 2, api_get)
-            results.append(
-                await measure_server(
-                    server.pid, "healthz (API)", args.clients, args.seconds / 2, api_healthz
-                )
-            )
-            results.append(
-                await measure_server(
-                    server.pid, "get by id (API)", args.clients, args.seconds, api_get
-                )
-            )
-            results.append(
-                await measure_server(
-                    server.pid, "list, filtered (API)", args.clients, args.seconds, api_list
-                )
-            )
-            results.append(
-                await measure_server(
-                    server.pid, "create lead (API)", args.clients, args.seconds, api_create
-                )
-            )
-            results.append(
-                await measure_server(
-                    server.pid, "convert lead (API)", args.clients, args.seconds, api_convert
-                )
-            )
+            scenarios = [
+                ("healthz", "healthz (API)", args.seconds / 2, api_healthz),
+                ("get", "get by id (API)", args.seconds, api_get),
+                ("list", "list, filtered (API)", args.seconds, api_list),
+                ("create", "create lead (API)", args.seconds, api_create),
+                ("convert", "convert lead (API)", args.seconds, api_convert),
+            ]
+            for key, name, seconds, op in scenarios:
+                if key in only:
+                    results.append(
+                        await measure_server(
+                            server.pid, name, args.clients, seconds, op, args.py_spy
+                        )
+                    )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
@@ -490,10 +507,14 @@ async def run(args) -> None:
                 ],
             )
 
-    results.append(await measure("get by id (raw)", args.clients, args.seconds, raw_get))
-    results.append(await measure("list, filtered (raw)", args.clients, args.seconds, raw_list))
-    results.append(await measure("create lead (raw)", args.clients, args.seconds, raw_create))
-    results.append(await measure("convert lead (raw)", args.clients, args.seconds, raw_convert))
+    for key, name, op in (
+        ("get", "get by id (raw)", raw_get),
+        ("list", "list, filtered (raw)", raw_list),
+        ("create", "create lead (raw)", raw_create),
+        ("convert", "convert lead (raw)", raw_convert),
+    ):
+        if key in only:
+            results.append(await measure(name, args.clients, args.seconds, op))
     await pool.close()
 
     print(f"\n{args.leads:,} leads, {args.clients} clients, {args.seconds:.0f}s per scenario\n")
@@ -516,7 +537,20 @@ def main() -> None:
     p.add_argument("--leads", type=int, default=1_000_000)
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--clients", type=int, default=16)
-    asyncio.run(run(p.parse_args()))
+    p.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help="comma-separated scenarios to run (default: all of " + ", ".join(SCENARIOS) + ")",
+    )
+    p.add_argument(
+        "--py-spy",
+        metavar="DIR",
+        help="sample the API server with py-spy during each scenario, into DIR/<scenario>.txt",
+    )
+    args = p.parse_args()
+    if args.py_spy:
+        Path(args.py_spy).mkdir(parents=True, exist_ok=True)
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":

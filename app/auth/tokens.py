@@ -136,7 +136,7 @@ def decode(
     kid, claims = _verified_claims(token, keyring, settings)
     if keyring.verification_key(kid) is None:  # the key was retired since
         raise InvalidToken("unknown signing key")
-    now = clock.now().timestamp()
+    now = clock.timestamp()
     if verify_exp and claims["exp"] <= now:
         raise InvalidToken("token expired")
     if claims["iat"] > now + 60:

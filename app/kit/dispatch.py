@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 from starlette._utils import get_route_path
+from starlette.requests import Request
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -178,7 +179,15 @@ class Dispatch:
         scope.setdefault(_FASTAPI_SCOPE_KEY, {})[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = ctx
         scope["route"] = ctx.original_route
         _route_selected(scope=scope, path=ctx.path_format)  # FastAPI's telemetry, if on
-        await ctx.app(scope, receive, send)
+        handler = getattr(ctx.original_route, "lean_handler", None)
+        if handler is None or getattr(ctx, "max_body_size", None) is not None:
+            await ctx.app(scope, receive, send)
+            return
+        # What ``ctx.app`` (FastAPI's request_response) does, less the two exit stacks a lean
+        # handler has no use for (it takes no dependencies) and the exception handling the
+        # ExceptionMiddleware outside does the same way for the same scope.
+        response = await handler(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def _path_key(fmt: str) -> tuple[str, ...] | None:

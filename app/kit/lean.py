@@ -176,6 +176,8 @@ class LeanRoute(APIRoute):
             async with request_session(request) as session:
                 return await run(request, session)
 
+        # The same for every inclusion of the route: app/kit/dispatch.py calls it directly.
+        self.lean_handler = handler
         return handler
 
 

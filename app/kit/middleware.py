@@ -3,9 +3,9 @@
 problem+json 500 that still carries the request id."""
 
 import logging
+import os
 import re
 import time
-import uuid
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -18,6 +18,9 @@ from app.kit.errors import PROBLEM_JSON, problem_body
 access_log = logging.getLogger("accord.access")
 error_log = logging.getLogger("accord.errors")
 _VALID_RID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# The metric series of each (method, route, status): looking them up by label values took a
+# lock and two hashes per metric per request. Bounded by routes x methods x statuses.
+_series: dict[tuple[str, str, int], tuple] = {}
 
 
 class _BodyTooLarge(HTTPException):
@@ -51,7 +54,7 @@ class RequestContextMiddleware:
                     declared_length = int(value)
                 except ValueError:
                     declared_length = None
-        rid = rid or uuid.uuid4().hex
+        rid = rid or os.urandom(16).hex()  # as opaque as a uuid4's hex, at a fifth of the cost
         token = request_id_var.set(rid)
         start = time.perf_counter()
         status = 500
@@ -106,8 +109,14 @@ class RequestContextMiddleware:
             route = scope.get("route")
             route_path = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            metrics.REQUESTS.labels(method, route_path, str(status)).inc()
-            metrics.LATENCY.labels(method, route_path).observe(elapsed)
+            counted = _series.get((method, route_path, status))
+            if counted is None:
+                counted = _series[method, route_path, status] = (
+                    metrics.REQUESTS.labels(method, route_path, str(status)),
+                    metrics.LATENCY.labels(method, route_path),
+                )
+            counted[0].inc()
+            counted[1].observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %s",
