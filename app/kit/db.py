@@ -331,23 +331,39 @@ class Prepared:
 
     async def fetchrow_written(self, session: AsyncSession, params: dict):
         """For a write that returns its row (INSERT ... RETURNING): inside the session's
-        transaction, begun through SQLAlchemy if it has not been yet, as :meth:`execute`."""
+        transaction, begun as SQLAlchemy begins it if it has not been yet."""
         driver = await self._driver(session)
-        if not driver.is_in_transaction():
+        if not driver.is_in_transaction() and not await _begin(session):
             return (await session.execute(self.stmt, params)).one()
         return await driver.fetchrow(self.sql, *self._args(params))
 
     async def execute(self, session: AsyncSession, params: dict) -> None:
-        """For writes: inside the session's transaction. Should SQLAlchemy not have begun it on
-        the connection yet, the statement goes through SQLAlchemy, which begins it."""
+        """For writes: inside the session's transaction, begun as SQLAlchemy begins it if it
+        has not been yet."""
         driver = await self._driver(session)
-        if not driver.is_in_transaction():
+        if not driver.is_in_transaction() and not await _begin(session):
             await session.execute(self.stmt, params)
             return
         await driver.execute(self.sql, *self._args(params))
 
 
 _NOT_LENT = object()
+
+
+async def _begin(session: AsyncSession) -> bool:
+    """Send the session's BEGIN now, as SQLAlchemy's asyncpg adapter does before its first
+    statement (same isolation, read-only and deferrable settings; commit and rollback then go
+    through SQLAlchemy as usual), so the first write need not go through SQLAlchemy's execution
+    to begin it. False where the adapter is not the one this knows (nothing was sent)."""
+    conn = await session.connection()
+    adapted = (await conn.get_raw_connection()).dbapi_connection
+    start = getattr(adapted, "_start_transaction", None)
+    mutex = getattr(adapted, "_execute_mutex", None)
+    if start is None or mutex is None or getattr(adapted, "_transaction", False) is not None:
+        return False
+    async with mutex:
+        await start()
+    return adapted._transaction is not None
 
 
 def _forget_older(engine: AsyncEngine, exc: BaseException) -> None:

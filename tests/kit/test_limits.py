@@ -87,3 +87,44 @@ async def test_duplicate_external_id_on_create_is_409_conflict_and_keeps_one(com
     assert again.json()["constraint"] == "uq_leads_external_id"
     listed = await client.get("/api/v1/leads", params={"external_id": external}, headers=h)
     assert [x["last_name"] for x in listed.json()["data"]] == ["Twice"]
+
+
+async def test_create_writes_the_record_and_its_log_in_one_committed_transaction(
+    committed_app, engine
+):
+    """The create route begins its transaction itself on the driver (app.kit.db._begin): the
+    lead, its history row and its change-feed row are written by one transaction, committed
+    when the 201 is sent."""
+    app, client = committed_app
+    async with app.state.session_factory() as s:
+        owner = await make_user(s)
+        api_client, secret = await make_client(s, "leads:read leads:write", user=owner)
+        await s.commit()
+    h = bearer(await token(client, api_client, secret))
+    # The second create finds picklists and custom fields cached: its INSERT is the first
+    # statement of its transaction.
+    for _ in range(2):
+        r = await client.post(
+            "/api/v1/leads", json={"last_name": "Atomic", "company": "Atomic Co"}, headers=h
+        )
+        assert r.status_code == 201, r.text
+    lead_id = uuid.UUID(r.json()["id"])
+    async with engine.connect() as conn:
+        lead_xid = (
+            await conn.execute(
+                text("SELECT xmin::text::bigint FROM leads WHERE id = :id"), {"id": lead_id}
+            )
+        ).scalar_one()
+        change_xids = (
+            await conn.execute(
+                text("SELECT xid, op FROM changes WHERE record_id = :id"), {"id": lead_id}
+            )
+        ).all()
+        history = (
+            await conn.execute(
+                text("SELECT field FROM field_history WHERE record_id = :id"), {"id": lead_id}
+            )
+        ).scalars()
+        assert list(history) == ["created"]
+    # xmin is the 32-bit transaction id; the feed keeps the full 64-bit one.
+    assert [(xid % 2**32, op) for xid, op in change_xids] == [(lead_xid, "create")]
