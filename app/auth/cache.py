@@ -182,6 +182,8 @@ def _after_flush(session: Session, _context) -> None:
         if columns is None:
             session.info[_FLAG] = True
             return
+        if not columns:
+            continue  # not an auth object (inspecting its attributes would leave a cycle)
         attrs = inspect(obj).attrs
         if any(attrs[name].history.has_changes() for name in columns):
             session.info[_FLAG] = True

@@ -47,3 +47,46 @@ async def test_apps_built_for_tests_do_not_freeze(settings, engine, restore_gc):
     async with app.router.lifespan_context(app):
         assert gc.get_freeze_count() == 0
         assert gc.get_threshold()[0] != heap.YOUNG_THRESHOLD
+
+
+async def test_writes_leave_no_sessions_for_the_garbage_collector(committed_app):
+    """A request's SQLAlchemy objects are freed when it ends, not left in reference cycles for
+    the collector: each young collection of them took about 8 ms under load (the p99 of
+    creates). Creates, an update, a conversion and reads, on the real session factory."""
+    from tests.factories import bearer, make_client, make_user, token
+
+    app, client = committed_app
+    async with app.state.session_factory() as s:
+        owner = await make_user(s)
+        scopes = (
+            "leads:read leads:write leads:convert accounts:read accounts:write contacts:read"
+            " contacts:write opportunities:read opportunities:write"
+        )
+        api_client, secret = await make_client(s, scopes, user=owner)
+        await s.commit()
+    h = bearer(await token(client, api_client, secret))
+
+    async def requests() -> None:
+        lead = await client.post(
+            "/api/v1/leads", json={"last_name": "Cycle", "company": "Cycle Co"}, headers=h
+        )
+        assert lead.status_code == 201, lead.text
+        url = f"/api/v1/leads/{lead.json()['id']}"
+        assert (await client.patch(url, json={"title": "CEO"}, headers=h)).status_code == 200
+        assert (await client.get(url, headers=h)).status_code == 200
+        assert (await client.get("/api/v1/leads?limit=5", headers=h)).status_code == 200
+        converted = await client.post(f"{url}/convert", json={}, headers=h)
+        assert converted.status_code == 200, converted.text
+
+    await requests()  # caches filled
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            await requests()
+        gc.collect()
+        left = [o for o in gc.garbage if type(o).__module__.startswith(("sqlalchemy", "app."))]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert not left, sorted({type(o).__qualname__ for o in left})
