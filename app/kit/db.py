@@ -56,7 +56,7 @@ def _json_dumps(value) -> str:
 _LONG_NUMBER = re.compile(r"\d{19}")
 
 
-def _json_loads(text: str):
+def json_loads(text: str):
     if text == "{}":  # most records' custom fields
         return {}
     # orjson reads integers beyond 64 bits as floats; JSONB keeps them exactly, and so does the
@@ -80,7 +80,7 @@ def create_engine(settings: Settings, url: str, **kw) -> AsyncEngine:
         pool_pre_ping=False,
         # JSON columns through orjson: the standard library's decoder was a tenth of a list.
         json_serializer=_json_dumps,
-        json_deserializer=_json_loads,
+        json_deserializer=json_loads,
         connect_args={"server_settings": server_settings},
         **kw,
     )

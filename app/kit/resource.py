@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, and_, bindparam, insert, or_, select
+from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, cast, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ColumnProperty
@@ -34,7 +34,7 @@ from app.access import shapes as access
 from app.auth.principal import Principal, PrincipalKind, require
 from app.customfields import values as custom_fields
 from app.kit import clock, filtering, output, recycle, sorting
-from app.kit.db import Prepared, Session
+from app.kit.db import Prepared, Session, json_loads
 from app.kit.errors import (
     Conflict,
     Forbidden,
@@ -224,6 +224,15 @@ def _plain_insert(model, names: tuple[str, ...]):
 
 
 @functools.lru_cache(maxsize=1024)
+def _as_text(column: Any) -> Any:
+    """A list page's column as the database writes it as text, where that is what the response
+    holds: UUIDs (asyncpg's own UUID type is no type orjson writes: each went through a Python
+    fallback) and the custom fields (decoded only when the object has some)."""
+    if column.name == "custom_fields" or getattr(column.type, "as_uuid", False):
+        return cast(column, Text).label(column.name)
+    return column
+
+
 def _picker(names: tuple) -> Callable[[Any], tuple]:
     if len(names) == 1:
         return lambda row: (row[names[0]],)
@@ -355,8 +364,8 @@ class Records:
         by_name = {c.name: c for c in columns}
         if fields is None or not by_name.keys() >= set(fields):
             return columns
-        return [by_name[f] for f in fields] + [
-            by_name[name] for name, _, _ in keys if name not in fields
+        return [_as_text(by_name[f]) for f in fields] + [
+            _as_text(by_name[name]) for name, _, _ in keys if name not in fields
         ]
 
     def _find_statement(self, principal, params, fields, equals, bind, q, keys, cursor, limit):
@@ -438,8 +447,15 @@ class Records:
             pick = _picker(names if isinstance(rows[0], dict) else tuple(map(columns.index, names)))
             items = [dict(zip(names, pick(row), strict=True)) for row in rows]
         if "custom_fields" in names:
-            for item in items:
-                item["custom_fields"] = defs.present(item["custom_fields"])
+            if not defs.fields:  # nothing to show, whatever is stored
+                for item in items:
+                    item["custom_fields"] = {}
+            else:
+                for item in items:
+                    stored = item["custom_fields"]
+                    if type(stored) is str:  # a list page's, as text (_as_text)
+                        stored = json_loads(stored)
+                    item["custom_fields"] = defs.present(stored)
         return items
 
     async def read(self, session: AsyncSession, principal: Principal, record_id: uuid.UUID) -> Any:
