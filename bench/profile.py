@@ -135,6 +135,8 @@ async def main(args) -> None:
         )
         if args.top:
             stats.sort_stats(args.sort).print_stats(args.top)
+            if os.environ.get("CALLERS"):
+                stats.print_callers(os.environ["CALLERS"])
 
 
 if __name__ == "__main__":

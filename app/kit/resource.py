@@ -246,6 +246,9 @@ class Records:
         self.r = resource
         self.m = resource.model
         self._statements: dict[tuple, Any] = {}
+        self._fields: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
+        # Per set of hidden fields: the output's names shown, all its names, their picker.
+        self._render_plans: dict[frozenset[str], tuple] = {}
 
     def _statement(self, key: tuple, principal: Principal, build: Callable[[Principal], Any]):
         """A statement built once per kind of principal (ids as bind parameters; execute it with
@@ -299,12 +302,10 @@ class Records:
         runs as a prepared statement: mapping access, no copy), and the next page's cursor."""
         r = self.r
         hidden = self.hidden(principal)
-        fields = {f: r.column(f) for f in (*r.filterable, "id") if f not in hidden}
+        fields = self._columns("filterable", hidden)
         if q and not r.searchable:
             raise invalid("q", "unsupported", "This object has no text search")
-        keys = sorting.parse(
-            sort, {f: r.column(f) for f in (*r.sortable, "id") if f not in hidden}, self.m.id
-        )
+        keys = sorting.parse(sort, self._columns("sortable", hidden), self.m.id)
         decoded = decode_cursor(cursor) if cursor else None
         values = access.bind_values(principal)
         if any(k.startswith(custom_fields.PREFIX) for k, _ in params):
@@ -354,6 +355,17 @@ class Records:
             rows = rows[:limit]
             return rows, encode_cursor(sorting.cursor_values(rows[-1], keys))
         return rows, None
+
+    def _columns(self, kind: str, hidden: frozenset[str]) -> dict[str, Any]:
+        """The filterable or sortable fields (and the id) the caller may see, by name (shared:
+        not to be changed)."""
+        found = self._fields.get((kind, hidden))
+        if found is None:
+            names = (*getattr(self.r, kind), "id")
+            found = self._fields[kind, hidden] = {
+                f: self.r.column(f) for f in names if f not in hidden
+            }
+        return found
 
     def _output_columns(self, keys: list) -> list:
         """The columns of a list page: every column, or where the output model is one written
@@ -429,22 +441,36 @@ class Records:
         write, when the output model is one it writes as pydantic would (app/kit/output.py);
         None otherwise (then :meth:`present` builds the models)."""
         fields = output.plain_fields(self.r.out)
-        if fields is None or not rows or not hasattr(rows[0], "keys"):  # dicts or records
+        if fields is None or not rows:
             return None
-        columns = tuple(rows[0].keys())
-        if not set(columns) >= set(fields):
-            return None
-        defs = await custom_fields.definitions(session, self.r.name)
+        first = rows[0]
         hidden = self.hidden(principal)
-        names = tuple(f for f in fields if f not in hidden)
+        plan = self._render_plans.get(hidden)
+        if plan is None:
+            names = tuple(f for f in fields if f not in hidden)
+            plan = self._render_plans[hidden] = (names, frozenset(fields), _picker(names))
+        names, wanted, pick = plan
         # Picked and zipped in C: a comprehension over every field of every row was a tenth of
         # a list page. Records (asyncpg's) whose columns begin with the fields (a list page's:
         # see _output_columns) are zipped as they are; others picked by position, a fifth
         # faster than by name.
-        if not isinstance(rows[0], dict) and columns[: len(names)] == names:
+        zipped = False
+        if isinstance(first, dict):
+            if not first.keys() >= wanted:
+                return None
+        elif hasattr(first, "keys"):  # a record
+            columns = tuple(first.keys())
+            if not wanted.issubset(columns):
+                return None
+            zipped = columns[: len(names)] == names
+            if not zipped:
+                pick = _picker(tuple(map(columns.index, names)))
+        else:
+            return None
+        defs = await custom_fields.definitions(session, self.r.name)
+        if zipped:
             items = [dict(zip(names, row)) for row in rows]  # noqa: B905 - sort keys may follow
         else:
-            pick = _picker(names if isinstance(rows[0], dict) else tuple(map(columns.index, names)))
             items = [dict(zip(names, pick(row), strict=True)) for row in rows]
         if "custom_fields" in names:
             if not defs.fields:  # nothing to show, whatever is stored
