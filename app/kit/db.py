@@ -238,7 +238,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-_ASYNCPG = postgresql.asyncpg.dialect()
+# With the engine's JSON writer (orjson; the default would be the standard library's).
+_ASYNCPG = postgresql.asyncpg.dialect(json_serializer=_json_dumps, json_deserializer=json_loads)
 _DRIVER = "accord.driver"
 # Errors that mean the connection itself is gone.
 _LOST = (
