@@ -101,6 +101,16 @@ async def user_token(
     return bearer(await token(http, client, secret))
 
 
+async def committed_user_token(app, http: httpx.AsyncClient, scopes: str) -> dict[str, str]:
+    """Headers with a token of a client acting as a new user, both committed through the app's
+    own session factory (for apps that commit: the ``committed_app`` fixture)."""
+    async with app.state.session_factory() as s:
+        user = await make_user(s)
+        client, secret = await make_client(s, scopes, user=user)
+        await s.commit()
+    return bearer(await token(http, client, secret))
+
+
 async def post_ok(http: httpx.AsyncClient, headers: dict, path: str, body: dict, status=201):
     """POST ``body`` to ``/api/v1/<path>``, assert the status, return the JSON."""
     r = await http.post(f"/api/v1/{path}", json=body, headers=headers)

@@ -53,18 +53,14 @@ async def test_writes_leave_no_sessions_for_the_garbage_collector(committed_app)
     """A request's SQLAlchemy objects are freed when it ends, not left in reference cycles for
     the collector: each young collection of them took about 8 ms under load (the p99 of
     creates). Creates, an update, a conversion and reads, on the real session factory."""
-    from tests.factories import bearer, make_client, make_user, token
+    from tests.factories import committed_user_token
 
     app, client = committed_app
-    async with app.state.session_factory() as s:
-        owner = await make_user(s)
-        scopes = (
-            "leads:read leads:write leads:convert accounts:read accounts:write contacts:read"
-            " contacts:write opportunities:read opportunities:write"
-        )
-        api_client, secret = await make_client(s, scopes, user=owner)
-        await s.commit()
-    h = bearer(await token(client, api_client, secret))
+    scopes = (
+        "leads:read leads:write leads:convert accounts:read accounts:write contacts:read"
+        " contacts:write opportunities:read opportunities:write"
+    )
+    h = await committed_user_token(app, client, scopes)
 
     async def requests() -> None:
         lead = await client.post(

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import text
 
 from app.models import Account
-from tests.factories import bearer, make_client, make_user, token
+from tests.factories import bearer, committed_user_token, make_client, make_user, token
 
 
 async def test_blocked_row_answers_409_resource_locked_quickly(committed_app, engine):
@@ -72,11 +72,7 @@ async def test_duplicate_external_id_on_create_is_409_conflict_and_keeps_one(com
     """The create route inserts on the driver when it can (app.kit.resource): a unique index
     that refuses the row is still a 409 naming the constraint, and nothing is written."""
     app, client = committed_app
-    async with app.state.session_factory() as s:
-        owner = await make_user(s)
-        api_client, secret = await make_client(s, "leads:read leads:write", user=owner)
-        await s.commit()
-    h = bearer(await token(client, api_client, secret))
+    h = await committed_user_token(app, client, "leads:read leads:write")
     external = f"EXT-{uuid.uuid4().hex[:8]}"
     body = {"last_name": "Twice", "company": "Twice Co", "external_id": external}
     first = await client.post("/api/v1/leads", json=body, headers=h)
@@ -96,11 +92,7 @@ async def test_create_writes_the_record_and_its_log_in_one_committed_transaction
     lead, its history row and its change-feed row are written by one transaction, committed
     when the 201 is sent."""
     app, client = committed_app
-    async with app.state.session_factory() as s:
-        owner = await make_user(s)
-        api_client, secret = await make_client(s, "leads:read leads:write", user=owner)
-        await s.commit()
-    h = bearer(await token(client, api_client, secret))
+    h = await committed_user_token(app, client, "leads:read leads:write")
     # The second create finds picklists and custom fields cached: its INSERT is the first
     # statement of its transaction.
     for _ in range(2):
