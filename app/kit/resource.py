@@ -223,7 +223,6 @@ def _plain_insert(model, names: tuple[str, ...]):
     return run
 
 
-@functools.lru_cache(maxsize=1024)
 def _as_text(column: Any) -> Any:
     """A list page's column as the database writes it as text, where that is what the response
     holds: UUIDs (asyncpg's own UUID type is no type orjson writes: each went through a Python
@@ -233,6 +232,7 @@ def _as_text(column: Any) -> Any:
     return column
 
 
+@functools.lru_cache(maxsize=1024)
 def _picker(names: tuple) -> Callable[[Any], tuple]:
     if len(names) == 1:
         return lambda row: (row[names[0]],)
