@@ -101,11 +101,14 @@ async def user_token(
     return bearer(await token(http, client, secret))
 
 
-async def committed_user_token(app, http: httpx.AsyncClient, scopes: str) -> dict[str, str]:
-    """Headers with a token of a client acting as a new user, both committed through the app's
-    own session factory (for apps that commit: the ``committed_app`` fixture)."""
+async def committed_user_token(
+    app, http: httpx.AsyncClient, scopes: str, **user_fields
+) -> dict[str, str]:
+    """Headers with a token of a client acting as a new user (``make_user``'s fields), both
+    committed through the app's own session factory (for apps that commit: the
+    ``committed_app`` fixture)."""
     async with app.state.session_factory() as s:
-        user = await make_user(s)
+        user = await make_user(s, **user_fields)
         client, secret = await make_client(s, scopes, user=user)
         await s.commit()
     return bearer(await token(http, client, secret))

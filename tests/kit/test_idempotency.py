@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from app.kit import clock
 from app.models import Account, User
-from tests.factories import bearer, make_client, make_user, token, user_token
+from tests.factories import committed_user_token, make_user, user_token
 
 SCOPES = "accounts:read accounts:write"
 
@@ -80,11 +80,7 @@ async def test_bad_key_and_unauthenticated_requests(client, session):
 
 async def test_concurrent_duplicates_create_once_and_the_rest_wait_or_replay(committed_app):
     app, client = committed_app
-    async with app.state.session_factory() as s:
-        admin = await make_user(s, is_admin=True)
-        api_client, secret = await make_client(s, "admin", user=admin)
-        await s.commit()
-    h = bearer(await token(client, api_client, secret))
+    h = await committed_user_token(app, client, "admin", is_admin=True)
     email = f"race-{uuid.uuid4().hex[:8]}@example.com"
     body = {"email": email, "name": "Race", "password": "a long password"}  # argon2: slow
     key = {"Idempotency-Key": uuid.uuid4().hex}

@@ -7,7 +7,15 @@ from sqlalchemy import event, text
 
 from app.kit import db
 from tests.conftest import _client, _make_app
-from tests.factories import bearer, make_client, make_user, post_ok, token, user_token
+from tests.factories import (
+    bearer,
+    committed_user_token,
+    make_client,
+    make_user,
+    post_ok,
+    token,
+    user_token,
+)
 
 ROLE_REP = "0190f000-0000-7000-8000-000000000003"
 
@@ -144,11 +152,9 @@ async def test_reads_that_use_the_orm_too_return_every_connection(committed_app,
     prepared statements before and after it share its connection or borrow one, and every
     connection is back in the pool when the response is out."""
     app, client = committed_app
-    async with app.state.session_factory() as s:
-        rep = await make_user(s, role_id=ROLE_REP)
-        c, secret = await make_client(s, "leads:read leads:write users:read", user=rep)
-        await s.commit()
-    h = bearer(await token(client, c, secret))
+    h = await committed_user_token(
+        app, client, "leads:read leads:write users:read", role_id=ROLE_REP
+    )
     lead = await post_ok(client, h, "leads", {"last_name": "Orm", "company": "Orm Co"})
     await client.patch(f"/api/v1/leads/{lead['id']}", json={"company": "Orm Co 2"}, headers=h)
     baseline = engine.pool.checkedout()
