@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 
 from app.models import ApiClient, Grant, RevokedAccessToken, User
 
@@ -130,7 +131,7 @@ async def _listen_once(engine: AsyncEngine, stopping: asyncio.Event) -> bool:
     driver = raw.driver_connection
     try:
         if not await driver.fetchval("SELECT to_regproc('accord_auth_notify') IS NOT NULL"):
-            raw.close()
+            await greenlet_spawn(raw.close)  # a full pool closes it: IO, in SQLAlchemy's greenlet
             return False
         driver.add_termination_listener(lambda *_: lost.set())
         await driver.add_listener(CHANNEL, principals.invalidate)
@@ -154,7 +155,7 @@ async def _listen_once(engine: AsyncEngine, stopping: asyncio.Event) -> bool:
         return True
     with contextlib.suppress(Exception):
         await driver.remove_listener(CHANNEL, principals.invalidate)
-    raw.close()
+    await greenlet_spawn(raw.close)
     return True
 
 

@@ -147,17 +147,84 @@ async def test_reads_survive_connections_cut_by_the_database(settings, engine):
         await engine.dispose()
 
 
+async def test_reads_keep_a_few_connections_and_dispose_closes_them(settings, engine):
+    """A read statement's connection is kept for the next read (app.kit.db._Lender), a quarter
+    of the pool at most, so reads in a row skip the pool; disposing of the engine closes the
+    kept ones on the server, and reads after that still answer."""
+    shared_engine, engine = engine, db.create_engine(settings, settings.database_url, pool_size=8)
+    pids: set[int] = set()
+    event.listen(
+        engine.sync_engine,
+        "connect",
+        lambda conn, _record: pids.add(conn.driver_connection.get_server_pid()),
+    )
+
+    async def alive() -> set[int]:
+        async with shared_engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE pid = ANY(CAST(:pids AS int[]))"),
+                {"pids": sorted(pids)},
+            )
+            return {pid for (pid,) in rows}
+
+    try:
+        writes = db.session_factory_for(db.make_sessionmaker(engine))
+        app = await _make_app(settings, engine, writes)
+        app.state.read_session_factory = db.read_factory(engine)
+        async with app.state.session_factory() as s:
+            rep = await make_user(s, role_id=ROLE_REP)
+            client_row, secret = await make_client(s, "leads:read leads:write", user=rep)
+            await s.commit()
+        async with _client(app) as client:
+            h = bearer(await token(client, client_row, secret))
+            lead = await post_ok(client, h, "leads", {"last_name": "Kept", "company": "Kept Co"})
+            got = await asyncio.gather(
+                *[client.get(f"/api/v1/leads/{lead['id']}", headers=h) for _ in range(12)]
+            )
+            assert {r.status_code for r in got} == {200}
+            kept = db.lent_connections(engine)
+            assert 1 <= kept <= 2  # a quarter of 8
+            # Nothing but the kept ones is out of the pool.
+            assert engine.pool.checkedout() == kept
+            # Reads in a row take the kept connection: no new one is opened.
+            opened = len(pids)
+            for _ in range(5):
+                r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
+                assert r.status_code == 200
+            assert len(pids) == opened
+            assert db.lent_connections(engine) == kept
+
+            await engine.dispose()
+            assert db.lent_connections(engine) == 0
+            for _ in range(50):
+                if not await alive():
+                    break
+                await asyncio.sleep(0.05)
+            assert await alive() == set()  # every connection closed on the server
+
+            r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
+            assert r.status_code == 200 and r.json()["id"] == lead["id"]
+            assert db.lent_connections(engine) == 1
+    finally:
+        await engine.dispose()
+    assert db.lent_connections(engine) == 0
+
+
 async def test_reads_that_use_the_orm_too_return_every_connection(committed_app, engine):
     """A GET's session is built only when the handler uses the ORM (app.kit.db.ReadSession);
     prepared statements before and after it share its connection or borrow one, and every
-    connection is back in the pool when the response is out."""
+    connection is back when the response is out: in the pool, or kept for the next read."""
     app, client = committed_app
     h = await committed_user_token(
         app, client, "leads:read leads:write users:read", role_id=ROLE_REP
     )
     lead = await post_ok(client, h, "leads", {"last_name": "Orm", "company": "Orm Co"})
     await client.patch(f"/api/v1/leads/{lead['id']}", json={"company": "Orm Co 2"}, headers=h)
-    baseline = engine.pool.checkedout()
+
+    def in_use() -> int:
+        return engine.pool.checkedout() - db.lent_connections(engine)
+
+    baseline = in_use()
     for path in (
         f"/api/v1/leads/{lead['id']}/history",  # the ORM
         "/api/v1/me",
@@ -167,6 +234,6 @@ async def test_reads_that_use_the_orm_too_return_every_connection(committed_app,
     ):
         r = await client.get(path, headers=h)
         assert r.status_code == 200, (path, r.text)
-        assert engine.pool.checkedout() == baseline, path
+        assert in_use() == baseline, path
     history = (await client.get(f"/api/v1/leads/{lead['id']}/history", headers=h)).json()
     assert any(e["field"] == "company" for e in history["data"])
