@@ -45,6 +45,7 @@ def serve(
     import uvicorn
 
     from app.kit import logging as accord_logging
+    from app.kit import serving
 
     settings = get_settings()
     accord_logging.configure(settings.log_level, settings.log_json)
@@ -73,6 +74,7 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        http=serving.http_protocol(),
     )
 
 
