@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from app.kit import serving
 from tests.factories import committed_user_token, post_ok
@@ -55,7 +56,7 @@ async def _served(app):
         await task
 
 
-async def test_json_responses_go_out_in_one_write_each(committed_app):
+async def test_json_responses_go_out_in_one_write_each(committed_app, engine):
     app, client = committed_app
     h = await committed_user_token(app, client, "leads:read leads:write")
     lead = await post_ok(client, h, "leads", {"last_name": "Wire", "company": "One Write Co"})
@@ -80,6 +81,9 @@ async def test_json_responses_go_out_in_one_write_each(committed_app):
         gone = await http.delete(f"/api/v1/leads/{lead['id']}", headers=h)
         assert gone.status_code == 204 and gone.content == b""
         assert len(writes) == 1 and writes[0].endswith(b"\r\n\r\n")
+        # Committed: leave no deleted lead for the recycle bin tests' purges to find.
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM leads WHERE id = :id"), {"id": lead["id"]})
         writes.clear()
         head = await http.head("/healthz")
         assert head.status_code in (200, 405) and head.content == b""
@@ -132,9 +136,7 @@ async def test_pipelined_requests_are_answered_in_order():
     async with _served(app) as (base, _writes):
         port = int(base.rsplit(":", 1)[1])
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(
-            b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n"
-        )
+        writer.write(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\nGET /two HTTP/1.1\r\nHost: x\r\n\r\n")
         await writer.drain()
         received = b""
         while received.count(b"HTTP/1.1 200") < 2 or not received.endswith(b"/two"):
