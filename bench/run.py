@@ -377,13 +377,19 @@ async def run(args) -> None:
             )
 
     async def raw_create(i):
-        # The same rows the API writes: the lead, its history entry and its change-feed entry.
+        # The same rows the API writes, as the API writes them: the lead, its history entry and
+        # its change-feed entry in one statement, a transaction of its own, returning the lead.
         now = datetime.now(UTC)
         lead_id = new_id()
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                f"INSERT INTO leads ({cols}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,"
-                "$14,$15,$16)",
+        async with pool.acquire() as conn:
+            await conn.fetchrow(
+                "WITH history AS (INSERT INTO field_history (id, object_type, record_id, field,"
+                " old_value, new_value, changed_by, changed_at)"
+                " VALUES ($17, 'leads', $1, 'created', 'null', 'null', $2, $11)),"
+                " change AS (INSERT INTO changes (object_type, record_id, op, changed_by,"
+                " changed_at) VALUES ('leads', $1, 'create', $2, $11))"
+                f" INSERT INTO leads ({cols}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,"
+                "$13,$14,$15,$16) RETURNING *",
                 lead_id,
                 user_id,
                 f"Raw{i}",
@@ -400,22 +406,7 @@ async def run(args) -> None:
                 False,
                 False,
                 False,
-            )
-            await conn.execute(
-                "INSERT INTO field_history (id, object_type, record_id, field, old_value,"
-                " new_value, changed_by, changed_at)"
-                " VALUES ($1, 'leads', $2, 'created', 'null', 'null', $3, $4)",
                 new_id(),
-                lead_id,
-                user_id,
-                now,
-            )
-            await conn.execute(
-                "INSERT INTO changes (object_type, record_id, op, changed_by, changed_at)"
-                " VALUES ('leads', $1, 'create', $2, $3)",
-                lead_id,
-                user_id,
-                now,
             )
 
     raw_convert_ids = ctx["to_convert"][len(ctx["to_convert"]) // 2 :]

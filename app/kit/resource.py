@@ -140,36 +140,47 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@lru_cache(maxsize=64)
-def _log_statement(entries: int) -> Prepared:
-    """History rows and the change-feed row in one statement (a data-modifying CTE): one round
-    trip, no ORM objects for rows nobody reads back, and compiled once per number of fields."""
+def _log_ctes(entries: int, prefix: str = "") -> tuple[Any, Any]:
+    """The history rows and the change-feed row of a write, as two data-modifying CTEs whose
+    parameters are named ``prefix`` + what :meth:`Records._log_params` names."""
+    p = prefix
     history = (
         insert(FieldHistory.__table__)
         .values(
             [
                 {
-                    "id": bindparam(f"id_{i}"),
-                    "object_type": bindparam("object_type"),
-                    "record_id": bindparam("record_id"),
-                    "field": bindparam(f"field_{i}"),
-                    "old_value": bindparam(f"old_{i}", type_=JSONB),
-                    "new_value": bindparam(f"new_{i}", type_=JSONB),
-                    "changed_by": bindparam("changed_by"),
-                    "changed_at": bindparam("changed_at"),
+                    "id": bindparam(f"{p}id_{i}"),
+                    "object_type": bindparam(f"{p}object_type"),
+                    "record_id": bindparam(f"{p}record_id"),
+                    "field": bindparam(f"{p}field_{i}"),
+                    "old_value": bindparam(f"{p}old_{i}", type_=JSONB),
+                    "new_value": bindparam(f"{p}new_{i}", type_=JSONB),
+                    "changed_by": bindparam(f"{p}changed_by"),
+                    "changed_at": bindparam(f"{p}changed_at"),
                 }
                 for i in range(entries)
             ]
         )
-        .cte("history")
+        .cte(f"{p}history")
     )
     change = insert(Change.__table__).values(
-        object_type=bindparam("object_type"),
-        record_id=bindparam("record_id"),
-        op=bindparam("op"),
-        changed_by=bindparam("changed_by"),
-        changed_at=bindparam("changed_at"),
+        object_type=bindparam(f"{p}object_type"),
+        record_id=bindparam(f"{p}record_id"),
+        op=bindparam(f"{p}op"),
+        changed_by=bindparam(f"{p}changed_by"),
+        changed_at=bindparam(f"{p}changed_at"),
     )
+    return history, change
+
+
+_ENTRIES = "accord.entries"
+
+
+@lru_cache(maxsize=64)
+def _log_statement(entries: int) -> Prepared:
+    """History rows and the change-feed row in one statement (a data-modifying CTE): one round
+    trip, no ORM objects for rows nobody reads back, and compiled once per number of fields."""
+    history, change = _log_ctes(entries)
     # Run on the driver directly: SQLAlchemy does not cache multi-row VALUES statements, so it
     # compiled this one on every write.
     return Prepared(change.add_cte(history))
@@ -184,9 +195,11 @@ def invalid(field_name: str, code: str, message: str) -> ValidationFailed:
 @functools.lru_cache(maxsize=256)
 def _plain_insert(model, names: tuple[str, ...]):
     """An INSERT of ``model`` taking the attributes ``names``, with the column defaults the ORM
-    would apply, returning every column: what ``session.add`` + ``flush`` do for a new row,
-    without building the object (about a sixth of a create). None where an attribute is not a
-    plain column (the ORM path then)."""
+    would apply, returning every column, and with the create's history row and change-feed row
+    (:func:`_log_ctes`, parameters named ``log_...``) in the same statement: what ``session.add``
+    + ``flush`` + :meth:`Records._log` do, in one round trip and without building the object.
+    None where an attribute is not a plain column or the key is not an ``id`` made in Python
+    (the ORM path then)."""
     table = model.__table__
     mapper = model.__mapper__
     columns = {}
@@ -206,21 +219,32 @@ def _plain_insert(model, names: tuple[str, ...]):
             return None  # a SQL expression default: leave it to the ORM
         defaults[prop.key] = column.default
         columns[prop.key] = column
+    key = [c.key for c in table.primary_key.columns]
+    if key != ["id"] or "id" not in columns:
+        return None
     returned = [prop for prop in mapper.column_attrs if prop.columns[0].table is table]
+    history, change = _log_ctes(1, _LOG)
     stmt = Prepared(
         insert(table)
         .values({column.key: bindparam(name) for name, column in columns.items()})
         .returning(*[prop.columns[0] for prop in returned])
+        .add_cte(history)
+        .add_cte(change.cte(f"{_LOG}change"))
     )
 
-    async def run(session: AsyncSession, values: dict) -> dict:
+    async def run(session: AsyncSession, values: dict, log: dict) -> dict:
         params = dict(values)
         for name, default in defaults.items():
             params[name] = default.arg if default.is_scalar else default.arg(None)
-        row = await stmt.fetchrow_written(session, params)
+        params.update(log)
+        params[f"{_LOG}record_id"] = params["id"]
+        row = await stmt.fetchrow_alone(session, params)
         return {prop.key: row[i] for i, prop in enumerate(returned)}
 
     return run
+
+
+_LOG = "log_"
 
 
 def _as_text(column: Any) -> Any:
@@ -541,23 +565,37 @@ class Records:
         op: str,
         diffs: dict | None = None,
     ) -> None:
+        params = self._log_params(principal, record_id, op, diffs)
+        await _log_statement(params.pop(_ENTRIES)).execute(session, params)
+
+    def _log_params(
+        self,
+        principal: Principal,
+        record_id: uuid.UUID | None,
+        op: str,
+        diffs: dict | None = None,
+        prefix: str = "",
+    ) -> dict[str, Any]:
+        """The parameters of :func:`_log_ctes`, and under ``_ENTRIES`` how many fields."""
         now = clock.now()
         entries = list(
             diffs.items() if diffs else [(op + "d" if op != "create" else "created", (None, None))]
         )
+        p = prefix
         params: dict[str, Any] = {
-            "object_type": self.r.object_type,
-            "record_id": record_id,
-            "op": op,
-            "changed_by": principal.user_id,
-            "changed_at": now,
+            _ENTRIES: len(entries),
+            f"{p}object_type": self.r.object_type,
+            f"{p}record_id": record_id,
+            f"{p}op": op,
+            f"{p}changed_by": principal.user_id,
+            f"{p}changed_at": now,
         }
         for i, (name, (old, new)) in enumerate(entries):
-            params[f"id_{i}"] = new_id()
-            params[f"field_{i}"] = name
-            params[f"old_{i}"] = _jsonable(old)
-            params[f"new_{i}"] = _jsonable(new)
-        await _log_statement(len(entries)).execute(session, params)
+            params[f"{p}id_{i}"] = new_id()
+            params[f"{p}field_{i}"] = name
+            params[f"{p}old_{i}"] = _jsonable(old)
+            params[f"{p}new_{i}"] = _jsonable(new)
+        return params
 
     async def _validate(
         self, session: AsyncSession, principal: Principal, values: dict[str, Any], existing: Any
@@ -743,8 +781,10 @@ class Records:
         self, session: AsyncSession, principal: Principal, data: BaseModel, *, plain: bool = False
     ) -> Any:
         """Create a record from ``data``; the ORM object. With ``plain``, where no after-write
-        hook wants the object, the row is inserted without one and returned as a dict of its
-        columns (the create route: it only answers with the record)."""
+        hook wants the object, the row is inserted without one, with its history and change in
+        the same statement, and returned as a dict of its columns: for the create route, which
+        only answers with the record and writes nothing after it (the statement may then run
+        as a transaction of its own: ``Prepared.fetchrow_alone``)."""
         self._guard(principal, data)
         values = data.model_dump(exclude_unset=False)
         custom = values.pop("custom_fields", None)
@@ -763,15 +803,17 @@ class Records:
         if plain and not self.r.after_write:
             insert_plain = _plain_insert(self.m, tuple(values))
         if insert_plain is not None:
-            row = await insert_plain(session, values)
+            log = self._log_params(principal, None, "create", prefix=_LOG)
+            del log[_ENTRIES]
+            row = await insert_plain(session, values, log)  # and its history and change
             record_id = row["id"]
         else:
             row = self.m(**values)
             session.add(row)
             await session.flush()
             record_id = row.id
+            await self._log(session, principal, record_id, "create")
         session.info.setdefault(_CREATED, set()).add((self.r.name, record_id))
-        await self._log(session, principal, record_id, "create")
         if self.r.after_write:
             await self.r.after_write(session, principal, row, None)
         return row

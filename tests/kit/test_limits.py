@@ -88,9 +88,9 @@ async def test_duplicate_external_id_on_create_is_409_conflict_and_keeps_one(com
 async def test_create_writes_the_record_and_its_log_in_one_committed_transaction(
     committed_app, engine
 ):
-    """The create route begins its transaction itself on the driver (app.kit.db._begin): the
-    lead, its history row and its change-feed row are written by one transaction, committed
-    when the 201 is sent."""
+    """The create route writes the lead, its history row and its change-feed row in one
+    statement (app.kit.resource._plain_insert), a transaction of its own when nothing was begun
+    before it (app.kit.db.Prepared.fetchrow_alone), committed when the 201 is sent."""
     app, client = committed_app
     h = await committed_user_token(app, client, "leads:read leads:write")
     # The second create finds picklists and custom fields cached: its INSERT is the first
@@ -120,3 +120,53 @@ async def test_create_writes_the_record_and_its_log_in_one_committed_transaction
         assert list(history) == ["created"]
     # xmin is the 32-bit transaction id; the feed keeps the full 64-bit one.
     assert [(xid % 2**32, op) for xid, op in change_xids] == [(lead_xid, "create")]
+
+
+async def test_a_create_whose_log_fails_writes_nothing(committed_app, engine):
+    """The lead and its log are one statement: when the history row is refused (here by a
+    trigger for this one user), the lead is not left behind without it."""
+    app, client = committed_app
+    h = await committed_user_token(app, client, "leads:read leads:write")
+    user_id = (await client.get("/api/v1/me", headers=h)).json()["user"]["id"]
+    ok = await client.post("/api/v1/leads", json={"last_name": "Before", "company": "C"}, headers=h)
+    assert ok.status_code == 201  # picklists and custom fields now cached: the insert is alone
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION test_refuse_history() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$BEGIN RAISE EXCEPTION 'history refused'; END$$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER test_refuse_history BEFORE INSERT ON field_history FOR EACH ROW"
+                f" WHEN (NEW.changed_by = '{uuid.UUID(user_id)}') EXECUTE FUNCTION"
+                " test_refuse_history()"
+            )
+        )
+    try:
+        r = await client.post(
+            "/api/v1/leads", json={"last_name": "Orphan", "company": "Orphan Co"}, headers=h
+        )
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER test_refuse_history ON field_history"))
+            await conn.execute(text("DROP FUNCTION test_refuse_history()"))
+    assert r.status_code == 500, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    async with engine.connect() as conn:
+        leads = await conn.scalar(text("SELECT count(*) FROM leads WHERE last_name = 'Orphan'"))
+        changes = await conn.scalar(
+            text(
+                "SELECT count(*) FROM changes WHERE changed_by = :u AND op = 'create'"
+                " AND record_id NOT IN (SELECT id FROM leads)"
+            ),
+            {"u": uuid.UUID(user_id)},
+        )
+    assert leads == 0
+    assert changes == 0
+    # The connection the failed statement ran on still serves.
+    again = await client.post(
+        "/api/v1/leads", json={"last_name": "After", "company": "C"}, headers=h
+    )
+    assert again.status_code == 201
