@@ -82,8 +82,7 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         if own_engine:
             app.state.engine = db.create_engine(settings, database_url(settings))
         if app.state.session_factory is None:
-            maker = db.make_sessionmaker(app.state.engine)
-            app.state.session_factory = db.session_factory_for(maker)
+            app.state.session_factory = db.write_factory(app.state.engine)
             app.state.read_session_factory = db.read_factory(app.state.engine)
         await app.state.keyring.load(app.state.engine)
         # ``accord serve`` runs a job worker in each API process unless --no-worker.

@@ -155,9 +155,9 @@ async def client(app) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def committed_app(settings, engine):
     """An app whose requests really commit, on separate connections (for concurrency tests)."""
-    factory = db.session_factory_for(db.make_sessionmaker(engine))
-    app = await _make_app(settings, engine, factory)
-    app.state.read_session_factory = db.read_factory(engine)  # as in production: GETs autocommit
+    # As in production: sessions built only when needed, and GETs in autocommit.
+    app = await _make_app(settings, engine, db.write_factory(engine))
+    app.state.read_session_factory = db.read_factory(engine)
     async with _client(app) as c:
         yield app, c
     # What these tests commit stays for the rest of the run. Leave nothing that acts later: no
