@@ -232,13 +232,16 @@ def _plain_insert(model, names: tuple[str, ...]):
         .add_cte(change.cte(f"{_LOG}change"))
     )
 
-    async def run(session: AsyncSession, values: dict, log: dict) -> dict:
+    async def run(session: AsyncSession, values: dict, log: dict, alone: bool) -> dict:
         params = dict(values)
         for name, default in defaults.items():
             params[name] = default.arg if default.is_scalar else default.arg(None)
         params.update(log)
         params[f"{_LOG}record_id"] = params["id"]
-        row = await stmt.fetchrow_alone(session, params)
+        if alone:
+            row = await stmt.fetchrow_alone(session, params)
+        else:
+            row = await stmt.fetchrow_written(session, params)
         return {prop.key: row[i] for i, prop in enumerate(returned)}
 
     return run
@@ -778,13 +781,19 @@ class Records:
         return await session.scalar(stmt, params) is True
 
     async def create(
-        self, session: AsyncSession, principal: Principal, data: BaseModel, *, plain: bool = False
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        data: BaseModel,
+        *,
+        plain: bool = False,
+        alone: bool = False,
     ) -> Any:
         """Create a record from ``data``; the ORM object. With ``plain``, where no after-write
         hook wants the object, the row is inserted without one, with its history and change in
-        the same statement, and returned as a dict of its columns: for the create route, which
-        only answers with the record and writes nothing after it (the statement may then run
-        as a transaction of its own: ``Prepared.fetchrow_alone``)."""
+        the same statement, and returned as a dict of its columns. With ``alone`` too (the
+        create route, which writes nothing after it), that statement may run as a transaction
+        of its own (``Prepared.fetchrow_alone``)."""
         self._guard(principal, data)
         values = data.model_dump(exclude_unset=False)
         custom = values.pop("custom_fields", None)
@@ -805,7 +814,7 @@ class Records:
         if insert_plain is not None:
             log = self._log_params(principal, None, "create", prefix=_LOG)
             del log[_ENTRIES]
-            row = await insert_plain(session, values, log)  # and its history and change
+            row = await insert_plain(session, values, log, alone)  # and its history and change
             record_id = row["id"]
         else:
             row = self.m(**values)
@@ -1114,7 +1123,7 @@ def build_router(resource: Resource) -> APIRouter:
         body: Create,
         response: Response,
     ):
-        row = await records.create(session, principal, body, plain=True)
+        row = await records.create(session, principal, body, plain=True, alone=True)
         record_id = row["id"] if isinstance(row, dict) else row.id
         headers = {"Location": f"{r.url}/{record_id}"}
         return await record_response(session, principal, row, 201, headers)

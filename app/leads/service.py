@@ -109,14 +109,17 @@ async def convert(
             )
     else:
         given = data.account.model_dump(exclude_none=True) if data.account else {}
-        account = await accounts.create(
-            session,
-            principal,
-            account_schemas.AccountCreate(
-                **{k: v for k, v in from_lead.items() if v is not None},
-                **{"name": lead.company, **given},
-                **owner,
-            ),
+        account = _row(
+            await accounts.create(
+                session,
+                principal,
+                account_schemas.AccountCreate(
+                    **{k: v for k, v in from_lead.items() if v is not None},
+                    **{"name": lead.company, **given},
+                    **owner,
+                ),
+                plain=True,  # no ORM object: the insert and its log in one statement
+            )
         )
 
     # Contact: an existing one of that account, or a new one.
@@ -135,15 +138,18 @@ async def convert(
                 session, principal, contact.id, contact_schemas.ContactUpdate(**fill), None
             )
     else:
-        contact = await contacts.create(
-            session,
-            principal,
-            contact_schemas.ContactCreate(
-                **{k: v for k, v in person.items() if v is not None},
-                account_id=account.id,
-                lead_source=lead.lead_source,
-                **owner,
-            ),
+        contact = _row(
+            await contacts.create(
+                session,
+                principal,
+                contact_schemas.ContactCreate(
+                    **{k: v for k, v in person.items() if v is not None},
+                    account_id=account.id,
+                    lead_source=lead.lead_source,
+                    **owner,
+                ),
+                plain=True,
+            )
         )
 
     opportunity_id = None
@@ -190,6 +196,12 @@ async def convert(
         actor_id=principal.user_id,
     )
     return lead, account.id, contact.id, opportunity_id
+
+
+def _row(created: Any) -> Any:
+    """A created record with attribute access, whether it came back as the ORM object or as
+    the dict of its columns (``plain``)."""
+    return SimpleNamespace(**created) if isinstance(created, dict) else created
 
 
 def convert_result(
