@@ -4,6 +4,7 @@ contract and the migrations matching the models."""
 import json
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -179,3 +180,40 @@ async def test_readyz_is_503_for_an_unmigrated_database(settings, empty_engine):
         r = await c.get("/readyz")
     assert r.status_code == 503
     assert r.json()["code"] == "migrations_pending"
+
+
+async def test_telemetry_asks_for_providers_only_where_an_sdk_can_provide_them(
+    settings, engine, monkeypatch
+):
+    """FastAPI's OpenTelemetry looks up the global providers on every request. Without the
+    OpenTelemetry SDK there can be none, and the app does not ask; with it, FastAPI's own
+    behaviour is kept (spans wherever a provider is set)."""
+    import importlib.util
+
+    from opentelemetry import trace
+
+    from app import main
+    from tests.conftest import _client
+
+    asked = []
+    real = trace.get_tracer_provider
+    monkeypatch.setattr(trace, "get_tracer_provider", lambda: asked.append(1) or real())
+
+    async def healthz() -> None:
+        app = main.create_app(settings, engine=engine)
+        async with _client(app) as c:
+            assert (await c.get("/healthz")).status_code == 200
+
+    if importlib.util.find_spec("opentelemetry.sdk") is not None:
+        pytest.skip("the OpenTelemetry SDK is installed here")
+    await healthz()
+    assert asked == []
+
+    real_find = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: object() if name == "opentelemetry.sdk" else real_find(name, *a),
+    )
+    await healthz()
+    assert asked  # the providers were looked up, as FastAPI does by default
