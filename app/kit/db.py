@@ -510,6 +510,6 @@ def _lender(engine: AsyncEngine) -> _Lender:
 
 
 def lent_connections(engine: AsyncEngine) -> int:
-    """Connections the engine's reads keep checked out between statements (see _Lender)."""
+    """Connections the engine keeps checked out between lent statements (see _Lender)."""
     lender = _LENDERS.get(engine.sync_engine)
     return len(lender.idle) if lender is not None else 0
