@@ -2,6 +2,7 @@
 
 import asyncio
 import importlib.util
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -130,8 +131,10 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
             if own_engine:
                 await app.state.engine.dispose()
 
+    # FastAPI has had native OpenTelemetry (and this argument) since about 0.150.
+    native = "telemetry" in inspect.signature(FastAPI.__init__).parameters
     app = FastAPI(
-        telemetry=telemetry_config(),
+        **({"telemetry": telemetry_config()} if native else {}),
         title="Accord API",
         version=API_VERSION,
         description=DESCRIPTION,
