@@ -108,18 +108,22 @@ def read_factory(engine: AsyncEngine) -> SessionFactory:
     statement; a transaction only added two round trips per request).
 
     They are read sessions (:class:`ReadSession`): a :class:`Prepared` statement on one, while
-    it has no connection of its own, runs on a connection checked out of the pool for that one
-    statement and returned before it returns, and no SQLAlchemy session is built unless the
-    handler uses the ORM. A request served by prepared statements alone (the token check, a get
-    by id, the usual lists) then costs a pool checkout per statement: measured, a SQLAlchemy
-    session with its connection and transaction cost about three times the CPU. One request
-    never holds two connections at once."""
+    it has no connection of its own, runs on a connection lent for that one statement (kept
+    between statements by :class:`_Lender`, else checked out of the pool) and given back before
+    it returns, and no SQLAlchemy session is built unless the handler uses the ORM: measured, a
+    SQLAlchemy session with its connection and transaction cost about three times the CPU of a
+    get served by prepared statements alone. One request never holds two connections at
+    once."""
     reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-    maker = make_sessionmaker(reads)
+    return _lazy_factory(ReadSession, make_sessionmaker(reads), engine)
 
+
+def _lazy_factory(
+    kind: "type[ReadSession]", maker: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> SessionFactory:
     @asynccontextmanager
     async def factory() -> AsyncIterator[AsyncSession]:
-        session = ReadSession(maker, engine)
+        session = kind(maker, engine)
         try:
             yield session  # type: ignore[misc]
         finally:
@@ -186,17 +190,7 @@ class WriteSession(ReadSession):
 
 def write_factory(engine: AsyncEngine) -> SessionFactory:
     """Sessions for requests that may write (:class:`WriteSession`), on ``engine``."""
-    maker = make_sessionmaker(engine)
-
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[AsyncSession]:
-        session = WriteSession(maker, engine)
-        try:
-            yield session  # type: ignore[misc]
-        finally:
-            await session.close()
-
-    return factory
+    return _lazy_factory(WriteSession, make_sessionmaker(engine), engine)
 
 
 def savepoint_factory(conn: AsyncConnection) -> SessionFactory:

@@ -2,6 +2,7 @@
 shared by every caller of the same kind (ids as parameters), rows served without ORM objects."""
 
 import asyncio
+from contextlib import asynccontextmanager
 
 from sqlalchemy import event, text
 
@@ -99,12 +100,11 @@ async def test_pages_through_nulls_and_filter_values_with_shared_statements(clie
         assert {x["amount"] for x in r.json()["data"]} == expected
 
 
-async def test_reads_survive_connections_cut_by_the_database(settings, engine):
-    """Reads run on connections lent by the pool (app.kit.db.Prepared). When the database cuts
-    them (a restart, a terminated backend), the next reads still answer: the lost connection
-    and the pool's older ones are replaced, and the read is run again on a new one."""
-    # An engine of its own, and only its connections are cut (the pids it opened).
-    shared_engine, engine = engine, db.create_engine(settings, settings.database_url)
+@asynccontextmanager
+async def _on_own_engine(settings, last_name: str, **engine_kw):
+    """An app on an engine of its own, as production builds it; yields the engine, the server
+    pids of the connections it opened, a client with a rep's token, and one lead."""
+    engine = db.create_engine(settings, settings.database_url, **engine_kw)
     pids: set[int] = set()
     event.listen(
         engine.sync_engine,
@@ -112,8 +112,7 @@ async def test_reads_survive_connections_cut_by_the_database(settings, engine):
         lambda conn, _record: pids.add(conn.driver_connection.get_server_pid()),
     )
     try:
-        writes = db.session_factory_for(db.make_sessionmaker(engine))
-        app = await _make_app(settings, engine, writes)
+        app = await _make_app(settings, engine, db.write_factory(engine))
         app.state.read_session_factory = db.read_factory(engine)
         async with app.state.session_factory() as s:
             rep = await make_user(s, role_id=ROLE_REP)
@@ -121,45 +120,50 @@ async def test_reads_survive_connections_cut_by_the_database(settings, engine):
             await s.commit()
         async with _client(app) as client:
             h = bearer(await token(client, client_row, secret))
-            lead = await post_ok(client, h, "leads", {"last_name": "Cut", "company": "Cut Co"})
-            # Warm the pool: several connections, all idle afterwards.
-            got = await asyncio.gather(
-                *[client.get(f"/api/v1/leads/{lead['id']}", headers=h) for _ in range(8)]
-            )
-            assert {r.status_code for r in got} == {200}
-            async with shared_engine.connect() as conn:
-                cut = await conn.scalar(
-                    text(
-                        "SELECT count(pg_terminate_backend(pid))"
-                        " FROM unnest(CAST(:pids AS int[])) AS pid"
-                    ),
-                    {"pids": sorted(pids)},
-                )
-            assert cut >= 2
-            await asyncio.sleep(0.2)
-            for _ in range(3):
-                r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
-                assert r.status_code == 200, r.text
-                assert r.json()["id"] == lead["id"]
-            r = await client.get("/api/v1/leads", params={"company": "Cut Co"}, headers=h)
-            assert r.status_code == 200 and [x["id"] for x in r.json()["data"]] == [lead["id"]]
+            body = {"last_name": last_name, "company": f"{last_name} Co"}
+            lead = await post_ok(client, h, "leads", body)
+            yield engine, pids, client, h, lead
     finally:
         await engine.dispose()
+
+
+async def test_reads_survive_connections_cut_by_the_database(settings, engine):
+    """Reads run on connections lent by the pool (app.kit.db.Prepared). When the database cuts
+    them (a restart, a terminated backend), the next reads still answer: the lost connection
+    and the pool's older ones are replaced, and the read is run again on a new one."""
+    # An engine of its own, and only its connections are cut (the pids it opened).
+    shared_engine = engine
+    async with _on_own_engine(settings, "Cut") as (_engine, pids, client, h, lead):
+        # Warm the pool: several connections, all idle afterwards.
+        got = await asyncio.gather(
+            *[client.get(f"/api/v1/leads/{lead['id']}", headers=h) for _ in range(8)]
+        )
+        assert {r.status_code for r in got} == {200}
+        async with shared_engine.connect() as conn:
+            cut = await conn.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid))"
+                    " FROM unnest(CAST(:pids AS int[])) AS pid"
+                ),
+                {"pids": sorted(pids)},
+            )
+        assert cut >= 2
+        await asyncio.sleep(0.2)
+        for _ in range(3):
+            r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
+            assert r.status_code == 200, r.text
+            assert r.json()["id"] == lead["id"]
+        r = await client.get("/api/v1/leads", params={"company": "Cut Co"}, headers=h)
+        assert r.status_code == 200 and [x["id"] for x in r.json()["data"]] == [lead["id"]]
 
 
 async def test_reads_keep_a_few_connections_and_dispose_closes_them(settings, engine):
     """A read statement's connection is kept for the next read (app.kit.db._Lender), half the
     pool at most, so reads in a row skip the pool; disposing of the engine closes the
     kept ones on the server, and reads after that still answer."""
-    shared_engine, engine = engine, db.create_engine(settings, settings.database_url, pool_size=8)
-    pids: set[int] = set()
-    event.listen(
-        engine.sync_engine,
-        "connect",
-        lambda conn, _record: pids.add(conn.driver_connection.get_server_pid()),
-    )
+    shared_engine = engine
 
-    async def alive() -> set[int]:
+    async def alive(pids: set[int]) -> set[int]:
         async with shared_engine.connect() as conn:
             rows = await conn.execute(
                 text("SELECT pid FROM pg_stat_activity WHERE pid = ANY(CAST(:pids AS int[]))"),
@@ -167,46 +171,34 @@ async def test_reads_keep_a_few_connections_and_dispose_closes_them(settings, en
             )
             return {pid for (pid,) in rows}
 
-    try:
-        writes = db.session_factory_for(db.make_sessionmaker(engine))
-        app = await _make_app(settings, engine, writes)
-        app.state.read_session_factory = db.read_factory(engine)
-        async with app.state.session_factory() as s:
-            rep = await make_user(s, role_id=ROLE_REP)
-            client_row, secret = await make_client(s, "leads:read leads:write", user=rep)
-            await s.commit()
-        async with _client(app) as client:
-            h = bearer(await token(client, client_row, secret))
-            lead = await post_ok(client, h, "leads", {"last_name": "Kept", "company": "Kept Co"})
-            got = await asyncio.gather(
-                *[client.get(f"/api/v1/leads/{lead['id']}", headers=h) for _ in range(12)]
-            )
-            assert {r.status_code for r in got} == {200}
-            kept = db.lent_connections(engine)
-            assert 1 <= kept <= 4  # half of 8
-            # Nothing but the kept ones is out of the pool.
-            assert engine.pool.checkedout() == kept
-            # Reads in a row take the kept connection: no new one is opened.
-            opened = len(pids)
-            for _ in range(5):
-                r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
-                assert r.status_code == 200
-            assert len(pids) == opened
-            assert db.lent_connections(engine) == kept
-
-            await engine.dispose()
-            assert db.lent_connections(engine) == 0
-            for _ in range(50):
-                if not await alive():
-                    break
-                await asyncio.sleep(0.05)
-            assert await alive() == set()  # every connection closed on the server
-
+    async with _on_own_engine(settings, "Kept", pool_size=8) as (engine, pids, client, h, lead):
+        got = await asyncio.gather(
+            *[client.get(f"/api/v1/leads/{lead['id']}", headers=h) for _ in range(12)]
+        )
+        assert {r.status_code for r in got} == {200}
+        kept = db.lent_connections(engine)
+        assert 1 <= kept <= 4  # half of 8
+        # Nothing but the kept ones is out of the pool.
+        assert engine.pool.checkedout() == kept
+        # Reads in a row take the kept connection: no new one is opened.
+        opened = len(pids)
+        for _ in range(5):
             r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
-            assert r.status_code == 200 and r.json()["id"] == lead["id"]
-            assert db.lent_connections(engine) == 1
-    finally:
+            assert r.status_code == 200
+        assert len(pids) == opened
+        assert db.lent_connections(engine) == kept
+
         await engine.dispose()
+        assert db.lent_connections(engine) == 0
+        for _ in range(50):
+            if not await alive(pids):
+                break
+            await asyncio.sleep(0.05)
+        assert await alive(pids) == set()  # every connection closed on the server
+
+        r = await client.get(f"/api/v1/leads/{lead['id']}", headers=h)
+        assert r.status_code == 200 and r.json()["id"] == lead["id"]
+        assert db.lent_connections(engine) == 1
     assert db.lent_connections(engine) == 0
 
 
