@@ -367,13 +367,30 @@ class Prepared:
         driver = await self._driver(session)
         return await driver.fetch(self.sql, *self._args(params))
 
+    async def _in_transaction(self, session: AsyncSession):
+        """The session's asyncpg connection with its transaction begun (as SQLAlchemy begins
+        it, if it has not been yet); None where the adapter is not the known one (then the
+        statement goes through SQLAlchemy, which begins it)."""
+        driver = await self._driver(session)
+        if driver.is_in_transaction() or await _begin(session):
+            return driver
+        return None
+
     async def fetchrow_written(self, session: AsyncSession, params: dict):
         """For a write that returns its row (INSERT ... RETURNING): inside the session's
-        transaction, begun as SQLAlchemy begins it if it has not been yet."""
-        driver = await self._driver(session)
-        if not driver.is_in_transaction() and not await _begin(session):
+        transaction."""
+        driver = await self._in_transaction(session)
+        if driver is None:
             return (await session.execute(self.stmt, params)).one()
         return await driver.fetchrow(self.sql, *self._args(params))
+
+    async def fetch_written(self, session: AsyncSession, params: dict) -> list:
+        """For a write that returns rows (a data-modifying CTE with a SELECT): inside the
+        session's transaction, never on a lent connection outside it."""
+        driver = await self._in_transaction(session)
+        if driver is None:
+            return list((await session.execute(self.stmt, params)).mappings())
+        return await driver.fetch(self.sql, *self._args(params))
 
     async def fetchrow_alone(self, session: AsyncSession, params: dict):
         """For a statement that is the whole of its request's write (it carries everything that
@@ -402,10 +419,9 @@ class Prepared:
         return await self.fetchrow_written(session, params)
 
     async def execute(self, session: AsyncSession, params: dict) -> None:
-        """For writes: inside the session's transaction, begun as SQLAlchemy begins it if it
-        has not been yet."""
-        driver = await self._driver(session)
-        if not driver.is_in_transaction() and not await _begin(session):
+        """For writes: inside the session's transaction."""
+        driver = await self._in_transaction(session)
+        if driver is None:
             await session.execute(self.stmt, params)
             return
         await driver.execute(self.sql, *self._args(params))

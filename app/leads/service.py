@@ -290,7 +290,7 @@ async def _move_related(
         "opportunity": opportunity_id,
         "moving_to_opportunity": opportunity_id is not None,
     }
-    rows = await _MOVE.fetch(session, params)
+    rows = await _MOVE.fetch_written(session, params)  # it moves rows: in the transaction
     for m in (SimpleNamespace(**row) for row in rows):
         await session.execute(
             insert(CampaignMember)
