@@ -519,7 +519,7 @@ async def run(args) -> None:
         ratio = f"{r['rate'] / raw['rate']:.0%}" if raw and raw is not r else ""
         print(
             f"{r['name']:<24}{r['rate']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
-            f"{r['errors']:>8}{ratio:>9}" + (f"{r['cpu_ms']:>19.2f}" if "cpu_ms" in r else "")
+            f"{r['errors']:>8}{ratio:>9}" + (f"{r['cpu_ms']:>19.3f}" if "cpu_ms" in r else "")
         )
 
 

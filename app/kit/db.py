@@ -118,18 +118,30 @@ def read_factory(engine: AsyncEngine) -> SessionFactory:
     return _lazy_factory(ReadSession, make_sessionmaker(reads), engine)
 
 
+class _Lazy:
+    """``async with factory() as session`` for :func:`_lazy_factory`: a class rather than an
+    ``asynccontextmanager``, whose generator machinery cost every request a few microseconds."""
+
+    __slots__ = ("_engine", "_kind", "_maker", "_session")
+
+    def __init__(self, kind, maker, engine) -> None:
+        self._kind, self._maker, self._engine = kind, maker, engine
+
+    async def __aenter__(self) -> "ReadSession":
+        self._session = self._kind(self._maker, self._engine)
+        return self._session
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self._session.close()
+
+
 def _lazy_factory(
     kind: "type[ReadSession]", maker: async_sessionmaker[AsyncSession], engine: AsyncEngine
 ) -> SessionFactory:
-    @asynccontextmanager
-    async def factory() -> AsyncIterator[AsyncSession]:
-        session = kind(maker, engine)
-        try:
-            yield session  # type: ignore[misc]
-        finally:
-            await session.close()
+    def factory() -> _Lazy:
+        return _Lazy(kind, maker, engine)
 
-    return factory
+    return factory  # type: ignore[return-value]
 
 
 class ReadSession:
@@ -210,37 +222,49 @@ def savepoint_factory(conn: AsyncConnection) -> SessionFactory:
     return factory
 
 
-@asynccontextmanager
-async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+class request_session:
     """The request's one transaction: committed once if the handler succeeds, rolled back if not
-    (but for errors whose side effects must persist)."""
-    # A batch runs its operations inside its own transaction: it sets a factory on each
-    # operation's scope, which wins over the application's.
-    factory: SessionFactory | None = request.scope.get("accord.session_factory")
-    if factory is None:
-        state = request.app.state
-        factory = state.session_factory
-        if (
-            request.method == "GET"
-            and state.read_session_factory is not None
-            and request.scope["path"].startswith("/api/")
-        ):
-            factory = state.read_session_factory
-    async with factory() as session:
+    (but for errors whose side effects must persist). A class rather than an
+    ``asynccontextmanager``: it is entered by every request."""
+
+    __slots__ = ("_context", "_request", "_session")
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+
+    async def __aenter__(self) -> AsyncSession:
+        request = self._request
+        # A batch runs its operations inside its own transaction: it sets a factory on each
+        # operation's scope, which wins over the application's.
+        factory: SessionFactory | None = request.scope.get("accord.session_factory")
+        if factory is None:
+            state = request.app.state
+            factory = state.session_factory
+            if (
+                request.method == "GET"
+                and state.read_session_factory is not None
+                and request.scope["path"].startswith("/api/")
+            ):
+                factory = state.read_session_factory
+        self._context = factory()
+        self._session = await self._context.__aenter__()
+        return self._session
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        session = self._session
         try:
-            yield session
-        except AppError as exc:
-            if exc.persist:
+            if exc is None:
+                if isinstance(session, ReadSession) or not _idle(session):
+                    await session.commit()  # a ReadSession's (and WriteSession's) checks itself
+            elif isinstance(exc, AppError) and exc.persist:
                 await session.commit()
             else:
                 await session.rollback()
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            if isinstance(session, ReadSession) or not _idle(session):
-                await session.commit()  # a ReadSession's (and WriteSession's) checks itself
+        except BaseException as failed:
+            if not await self._context.__aexit__(type(failed), failed, failed.__traceback__):
+                raise
+            return
+        await self._context.__aexit__(exc_type, exc, tb)
 
 
 def _idle(session: AsyncSession) -> bool:

@@ -131,11 +131,12 @@ class LeanRoute(APIRoute):
                 elif p.kind == "body":
                     values[p.name] = await _body(request, p, errors)
                 else:
-                    source = {
-                        "path": request.path_params,
-                        "query": request.query_params,
-                        "header": request.headers,
-                    }[p.kind]
+                    if p.kind == "path":
+                        source = request.path_params
+                    elif p.kind == "query":
+                        source = request.query_params
+                    else:
+                        source = request.headers
                     raw = source.get(p.alias)
                     if raw is None:
                         if p.default is inspect.Parameter.empty:

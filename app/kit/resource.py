@@ -1121,7 +1121,6 @@ def build_router(resource: Resource) -> APIRouter:
         session: Session,
         principal: Annotated[Principal, require(write)],
         body: Create,
-        response: Response,
     ):
         row = await records.create(session, principal, body, plain=True, alone=True)
         record_id = row["id"] if isinstance(row, dict) else row.id
@@ -1140,7 +1139,6 @@ def build_router(resource: Resource) -> APIRouter:
         session: Session,
         principal: Annotated[Principal, require(read)],
         record_id: uuid.UUID,
-        response: Response,
     ):
         row = await records.read(session, principal, record_id)
         return await record_response(session, principal, row)
@@ -1158,7 +1156,6 @@ def build_router(resource: Resource) -> APIRouter:
         principal: Annotated[Principal, require(write)],
         record_id: uuid.UUID,
         body: Update,
-        response: Response,
         if_match: IfMatch = None,
     ):
         """Change some fields. Send `If-Match` with the ETag you read to refuse lost updates."""
@@ -1193,7 +1190,6 @@ def build_router(resource: Resource) -> APIRouter:
         session: Session,
         principal: Annotated[Principal, require(write)],
         record_id: uuid.UUID,
-        response: Response,
     ):
         row = await records.restore(session, principal, record_id)
         return await record_response(session, principal, row)
@@ -1233,7 +1229,6 @@ def build_router(resource: Resource) -> APIRouter:
             principal: Annotated[Principal, require(write)],
             external_id: Annotated[str, Path(min_length=1, max_length=255)],
             body: Create,
-            response: Response,
         ):
             """For systems that sync with their own ids: creates the record (201) when no record
             has this `external_id`, updates it (200) when one does."""
