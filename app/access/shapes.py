@@ -15,13 +15,17 @@ _ID_FIELDS = ("client_pk", "user_id", "role_id", "partner_account_id", "contact_
 
 
 def shape(principal: Principal) -> tuple:
-    return (
-        principal.kind,
-        principal.is_admin,
-        principal.scopes,
-        principal.partner_role,
-        *(getattr(principal, f) is None for f in _ID_FIELDS),
-    )
+    memo = principal.access_memo
+    found = memo.get("shape")
+    if found is None:
+        found = memo["shape"] = (
+            principal.kind,
+            principal.is_admin,
+            principal.scopes,
+            principal.partner_role,
+            *(getattr(principal, f) is None for f in _ID_FIELDS),
+        )
+    return found
 
 
 def template(principal: Principal) -> Principal:
@@ -39,8 +43,14 @@ def template(principal: Principal) -> Principal:
 
 
 def bind_values(principal: Principal) -> dict[str, object]:
-    return {
-        f"access_{f}": getattr(principal, f)
-        for f in _ID_FIELDS
-        if getattr(principal, f) is not None
-    }
+    """The principal's ids as the bind parameters of its statements. The same dict every time
+    for a principal: callers copy it (``{**bind_values(p), ...}``), never change it."""
+    memo = principal.access_memo
+    found = memo.get("values")
+    if found is None:
+        found = memo["values"] = {
+            f"access_{f}": getattr(principal, f)
+            for f in _ID_FIELDS
+            if getattr(principal, f) is not None
+        }
+    return found

@@ -9,7 +9,7 @@ or trimming a client takes effect at once rather than when tokens expire.
 import enum
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Annotated
 
@@ -52,6 +52,9 @@ class Principal:
     contact_id: uuid.UUID | None = None
     token_id: uuid.UUID | None = None
     grant_id: uuid.UUID | None = None
+    # What app/access/shapes.py derives from the principal, kept with it: a principal is cached
+    # per token and serves many requests.
+    access_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
