@@ -1,13 +1,14 @@
 """Benchmark v1: the API against raw asyncpg doing the same database work, in one run.
 
-    .venv/bin/python -m bench.run [--leads 1000000] [--seconds 10] [--clients 16]
+    .venv/bin/python -m bench.run [--leads 1000000] [--seconds 10] [--clients 16] [--rounds 3]
 
 Seeds N leads with COPY into a database of its own (``accord_bench``; reused while it holds N
 leads), starts one API worker (``accord serve --workers 1``), and at C concurrent clients
-measures get-by-id, the first page of a filtered list, and lead creation; then the same queries
-with asyncpg and no HTTP. Prints requests/s, p50 and p99 for both and the ratios.
-Uses DATABASE_URL's server if set, else the embedded one (./.accord).
-"""
+measures get-by-id, the first page of a filtered list, lead creation and lead conversion, each
+on the API and then, right after, the same database work with asyncpg and no HTTP. That is
+repeated for R rounds; it prints the medians of requests/s, p50 and p99, and of the API/raw
+ratios (with each round's ratio: a shared machine's speed drifts from minute to minute).
+Uses DATABASE_URL's server if set, else the embedded one (./.accord)."""
 
 import argparse
 import asyncio
@@ -135,7 +136,7 @@ async def prepare(url: str, n: int) -> tuple[str, dict]:
         r["id"]
         for r in await conn.fetch(
             "SELECT id FROM leads WHERE NOT is_converted AND id <> ALL($1::uuid[])"
-            " ORDER BY id DESC LIMIT 40000",
+            " ORDER BY id DESC LIMIT 100000",
             ids,
         )
     ]
@@ -259,106 +260,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def run(args) -> None:
-    only = set(args.only.split(","))
-    bench_url, ctx = await prepare(server_url(), args.leads)
+def raw_ops(pool, ctx: dict) -> dict[str, Callable[[int], Awaitable[None]]]:
+    """The same database work as each API scenario, with asyncpg and no HTTP."""
     ids, user_id = ctx["ids"], ctx["user_id"]
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("accord")),
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-migrate",
-            # The API alone: background work runs in its own `accord worker` process in a
-            # deployment, and here it would take CPU from the server being measured.
-            "--no-worker",
-        ],
-        env={**ctx["env"], "ACCORD_LOG_JSON": "false"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    results = []
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as probe:
-            for _ in range(200):
-                try:
-                    if (await probe.get("/readyz")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-            creds = ctx["creds"]
-            tok = (
-                await probe.post(
-                    "/oauth/token",
-                    data={"grant_type": "client_credentials"},
-                    auth=(creds["client_id"], creds["client_secret"]),
-                )
-            ).json()
-        headers = {"Authorization": f"Bearer {tok['access_token']}"}
-        # aiohttp, not httpx: httpx's pure-Python client tops out near 260 req/s on this
-        # machine (on /healthz), so it measured itself rather than the API.
-        connector = aiohttp.TCPConnector(limit=args.clients)
-        async with aiohttp.ClientSession(base_url=base, headers=headers, connector=connector) as c:
-
-            async def api_get(i):
-                async with c.get(f"/api/v1/leads/{ids[i % len(ids)]}") as r:
-                    await r.read()
-                    assert r.status == 200
-
-            async def api_list(i):
-                params = {"status": STATUSES[i % 4], "limit": "50"}
-                async with c.get("/api/v1/leads", params=params) as r:
-                    await r.read()
-                    assert r.status == 200
-
-            async def api_create(i):
-                body = {
-                    "last_name": f"Bench{i}",
-                    "company": "Bench Co",
-                    "email": f"b{i}@example.com",
-                }
-                async with c.post("/api/v1/leads", json=body) as r:
-                    await r.read()
-                    assert r.status == 201
-
-            api_convert_ids = ctx["to_convert"][: len(ctx["to_convert"]) // 2]
-
-            async def api_convert(i):
-                async with c.post(f"/api/v1/leads/{api_convert_ids[i]}/convert", json={}) as r:
-                    text = await r.text()
-                    assert r.status == 200, text
-
-            async def api_healthz(i):
-                async with c.get("/healthz") as r:
-                    await r.read()
-                    assert r.status == 200
-
-            await measure("warm-up", args.clients, 2, api_get)
-            scenarios = [
-                ("healthz", "healthz (API)", args.seconds / 2, api_healthz),
-                ("get", "get by id (API)", args.seconds, api_get),
-                ("list", "list, filtered (API)", args.seconds, api_list),
-                ("create", "create lead (API)", args.seconds, api_create),
-                ("convert", "convert lead (API)", args.seconds, api_convert),
-            ]
-            for key, name, seconds, op in scenarios:
-                if key in only:
-                    results.append(
-                        await measure_server(
-                            server.pid, name, args.clients, seconds, op, args.py_spy
-                        )
-                    )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
-
-    pool = await asyncpg.create_pool(bench_url, min_size=args.clients, max_size=args.clients)
     cols = ", ".join(LEAD_COLUMNS)
 
     async def raw_get(i):
@@ -409,13 +313,13 @@ async def run(args) -> None:
                 new_id(),
             )
 
-    raw_convert_ids = ctx["to_convert"][len(ctx["to_convert"]) // 2 :]
+    raw_convert_ids = iter(ctx["to_convert"][len(ctx["to_convert"]) // 2 :])
 
     async def raw_convert(i):
         # The rows a conversion writes: lock the lead, insert account, contact and opportunity
         # (with its stage history), mark the lead, and history and change-feed rows for each.
         now = datetime.now(UTC)
-        lead_id = raw_convert_ids[i]
+        lead_id = next(raw_convert_ids)
         acc, con, opp = new_id(), new_id(), new_id()
         async with pool.acquire() as conn, conn.transaction():
             lead = await conn.fetchrow("SELECT * FROM leads WHERE id = $1 FOR UPDATE", lead_id)
@@ -498,28 +402,149 @@ async def run(args) -> None:
                 ],
             )
 
-    for key, name, op in (
-        ("get", "get by id (raw)", raw_get),
-        ("list", "list, filtered (raw)", raw_list),
-        ("create", "create lead (raw)", raw_create),
-        ("convert", "convert lead (raw)", raw_convert),
-    ):
-        if key in only:
-            results.append(await measure(name, args.clients, args.seconds, op))
-    await pool.close()
+    return {"get": raw_get, "list": raw_list, "create": raw_create, "convert": raw_convert}
 
-    print(f"\n{args.leads:,} leads, {args.clients} clients, {args.seconds:.0f}s per scenario\n")
+
+async def run(args) -> None:
+    only = set(args.only.split(","))
+    bench_url, ctx = await prepare(server_url(), args.leads)
+    ids = ctx["ids"]
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("accord")),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-migrate",
+            # The API alone: background work runs in its own `accord worker` process in a
+            # deployment, and here it would take CPU from the server being measured.
+            "--no-worker",
+        ],
+        env={**ctx["env"], "ACCORD_LOG_JSON": "false"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    results = []
+    pool = await asyncpg.create_pool(bench_url, min_size=args.clients, max_size=args.clients)
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as probe:
+            for _ in range(200):
+                try:
+                    if (await probe.get("/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+            creds = ctx["creds"]
+            tok = (
+                await probe.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(creds["client_id"], creds["client_secret"]),
+                )
+            ).json()
+        headers = {"Authorization": f"Bearer {tok['access_token']}"}
+        # aiohttp, not httpx: httpx's pure-Python client tops out near 260 req/s on this
+        # machine (on /healthz), so it measured itself rather than the API.
+        connector = aiohttp.TCPConnector(limit=args.clients)
+        async with aiohttp.ClientSession(base_url=base, headers=headers, connector=connector) as c:
+
+            async def api_get(i):
+                async with c.get(f"/api/v1/leads/{ids[i % len(ids)]}") as r:
+                    await r.read()
+                    assert r.status == 200
+
+            async def api_list(i):
+                params = {"status": STATUSES[i % 4], "limit": "50"}
+                async with c.get("/api/v1/leads", params=params) as r:
+                    await r.read()
+                    assert r.status == 200
+
+            async def api_create(i):
+                body = {
+                    "last_name": f"Bench{i}",
+                    "company": "Bench Co",
+                    "email": f"b{i}@example.com",
+                }
+                async with c.post("/api/v1/leads", json=body) as r:
+                    await r.read()
+                    assert r.status == 201
+
+            # Each lead is converted once: they are taken in turn, across rounds.
+            api_convert_ids = iter(ctx["to_convert"][: len(ctx["to_convert"]) // 2])
+
+            async def api_convert(i):
+                lead_id = next(api_convert_ids)
+                async with c.post(f"/api/v1/leads/{lead_id}/convert", json={}) as r:
+                    text = await r.text()
+                    assert r.status == 200, text
+
+            async def api_healthz(i):
+                async with c.get("/healthz") as r:
+                    await r.read()
+                    assert r.status == 200
+
+            await measure("warm-up", args.clients, 2, api_get)
+            raw = raw_ops(pool, ctx)
+            scenarios = [
+                ("healthz", "healthz", args.seconds / 2, api_healthz),
+                ("get", "get by id", args.seconds, api_get),
+                ("list", "list, filtered", args.seconds, api_list),
+                ("create", "create lead", args.seconds, api_create),
+                ("convert", "convert lead", args.seconds, api_convert),
+            ]
+            for round_ in range(args.rounds):
+                for key, label, seconds, op in scenarios:
+                    if key not in only:
+                        continue
+                    # The API, then raw asyncpg, back to back: a machine whose speed drifts
+                    # during the run moves both sides of a ratio alike. py-spy samples round 1.
+                    spy = args.py_spy if round_ == 0 else None
+                    api = await measure_server(
+                        server.pid, f"{label} (API)", args.clients, seconds, op, spy
+                    )
+                    results.append(api)
+                    if key in raw:
+                        results.append(
+                            await measure(f"{label} (raw)", args.clients, seconds, raw[key])
+                        )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        await pool.close()
+    report(args, results)
+
+
+def report(args, results: list[dict]) -> None:
+    print(
+        f"\n{args.leads:,} leads, {args.clients} clients, {args.seconds:.0f}s per scenario,"
+        f" {args.rounds} round(s); medians over the rounds\n"
+    )
     print(
         f"{'scenario':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs raw':>9}"
-        f"{'server CPU ms/req':>19}"
+        f"{'server CPU ms/req':>19}   vs raw by round"
     )
-    by_name = {r["name"]: r for r in results}
+    by_name: dict[str, list[dict]] = {}
     for r in results:
-        raw = by_name.get(r["name"].replace("(API)", "(raw)"))
-        ratio = f"{r['rate'] / raw['rate']:.0%}" if raw and raw is not r else ""
+        by_name.setdefault(r["name"], []).append(r)
+    for name, runs in by_name.items():
+        raws = by_name.get(name.replace("(API)", "(raw)"))
+        ratios = []
+        if raws is not None and raws is not runs:
+            ratios = [a["rate"] / b["rate"] for a, b in zip(runs, raws, strict=True)]
+        cpu = [r["cpu_ms"] for r in runs if "cpu_ms" in r]
         print(
-            f"{r['name']:<24}{r['rate']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
-            f"{r['errors']:>8}{ratio:>9}" + (f"{r['cpu_ms']:>19.3f}" if "cpu_ms" in r else "")
+            f"{name:<24}{statistics.median(r['rate'] for r in runs):>10.0f}"
+            f"{statistics.median(r['p50'] for r in runs):>10.1f}"
+            f"{statistics.median(r['p99'] for r in runs):>10.1f}"
+            f"{sum(r['errors'] for r in runs):>8}"
+            + (f"{statistics.median(ratios):>9.0%}" if ratios else " " * 9)
+            + (f"{statistics.median(cpu):>19.3f}" if cpu else " " * 19)
+            + ("   " + " ".join(f"{x:.0%}" for x in ratios) if len(ratios) > 1 else "")
         )
 
 
@@ -528,6 +553,12 @@ def main() -> None:
     p.add_argument("--leads", type=int, default=1_000_000)
     p.add_argument("--seconds", type=float, default=10)
     p.add_argument("--clients", type=int, default=16)
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="measure each scenario this many times (the API, then raw) and print the medians",
+    )
     p.add_argument(
         "--only",
         default=",".join(SCENARIOS),
