@@ -409,6 +409,8 @@ async def run(args) -> None:
     only = set(args.only.split(","))
     bench_url, ctx = await prepare(server_url(), args.leads)
     ids = ctx["ids"]
+    # Before the server starts: nothing below may fail outside the try that stops it.
+    pool = await asyncpg.create_pool(bench_url, min_size=args.clients, max_size=args.clients)
     port = free_port()
     server = subprocess.Popen(
         [
@@ -429,7 +431,6 @@ async def run(args) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     results = []
-    pool = await asyncpg.create_pool(bench_url, min_size=args.clients, max_size=args.clients)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as probe:
             for _ in range(200):
