@@ -74,6 +74,9 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        # No "server: uvicorn" on every response: it tells a scanner what runs here, and tells
+        # a client nothing.
+        server_header=False,
         http=serving.http_protocol(),
     )
 

@@ -77,6 +77,8 @@ def test_serve_then_create_client_then_token_then_me(cli_env, tmp_path):
         tok = r.json()["access_token"]
         me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {tok}"})
         assert me.status_code == 200 and me.json()["client_id"] == created["client_id"]
+        # The server does not name its software to every client (and scanner).
+        assert "server" not in me.headers and me.headers["date"]
         nope = httpx.get(f"{base}/api/v1/api-clients", headers={"Authorization": f"Bearer {tok}"})
         assert nope.status_code == 403 and nope.json()["code"] == "insufficient_scope"
 
