@@ -7,7 +7,8 @@ leads), starts one API worker (``accord serve --workers 1``), and at C concurren
 measures get-by-id, the first page of a filtered list, lead creation and lead conversion, each
 on the API and then, right after, the same database work with asyncpg and no HTTP. That is
 repeated for R rounds; it prints the medians of requests/s, p50 and p99, and of the API/raw
-ratios (with each round's ratio: a shared machine's speed drifts from minute to minute).
+ratios (with each round's ratio: a shared machine's speed drifts from minute to minute), and
+the CPU time per request of the server, the database (when local) and the client.
 Uses DATABASE_URL's server if set, else the embedded one (./.accord)."""
 
 import argparse
@@ -173,11 +174,22 @@ async def prepare(url: str, n: int) -> tuple[str, dict]:
 
 
 async def measure(
-    name: str, clients: int, seconds: float, op: Callable[[int], Awaitable[None]]
+    name: str,
+    clients: int,
+    seconds: float,
+    op: Callable[[int], Awaitable[None]],
+    database: bool = False,
 ) -> dict:
+    """Requests/s, p50 and p99 of ``op`` at ``clients`` at once, and the CPU time per request of
+    this process (the client: aiohttp for the API, asyncpg for raw) and, with ``database``, of
+    the PostgreSQL processes on this machine. On the shared cores, each side's rate depends on
+    what its client and the database cost as well as on what the server does."""
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
+    # The database first: reading /proc is this process's CPU, kept out of the client's.
+    database_before = database_cpu_seconds() if database else None
+    client_before = time.process_time()
 
     async def worker(w: int) -> None:
         nonlocal errors
@@ -196,9 +208,10 @@ async def measure(
     started = time.perf_counter()
     await asyncio.gather(*[worker(w) for w in range(clients)])
     elapsed = time.perf_counter() - started
+    client = time.process_time() - client_before
     latencies.sort()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0] * 99
-    return {
+    result = {
         "name": name,
         "rate": len(latencies) / elapsed,
         "p50": q[49] * 1000,
@@ -206,6 +219,13 @@ async def measure(
         "n": len(latencies),
         "errors": errors,
     }
+    if latencies:
+        result["client_ms"] = client * 1000 / len(latencies)
+        if database_before is not None:
+            database_after = database_cpu_seconds()
+            if database_after is not None:
+                result["database_ms"] = (database_after - database_before) * 1000 / len(latencies)
+    return result
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -217,8 +237,40 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu_seconds() -> float | None:
+    """CPU time of every PostgreSQL process on this machine (Linux /proc), or None where that is
+    not available. Meaningful while the benchmark's connections stay open (a backend that exits
+    takes its time with it): the pools here keep theirs for the whole run."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    total = 0.0
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                continue
+        except OSError:
+            continue
+        total += cpu_seconds(int(pid)) or 0.0
+    return total
+
+
+def local_database(url: str) -> bool:
+    """Whether the database runs on this machine, so that its CPU time can be read here."""
+    parsed = make_url(url)
+    host = parsed.host or parsed.query.get("host") or ""
+    return not host or str(host).startswith("/") or host in ("localhost", "127.0.0.1", "::1")
+
+
 async def measure_server(
-    pid: int, name: str, clients: int, seconds: float, op, spy: str | None = None
+    pid: int,
+    name: str,
+    clients: int,
+    seconds: float,
+    op,
+    spy: str | None = None,
+    database: bool = False,
 ) -> dict:
     """``measure`` plus the server's CPU time per request: what the service itself costs, which
     the other processes sharing the cores distort much less than the rate. With ``spy`` (a
@@ -245,7 +297,7 @@ async def measure_server(
             stderr=subprocess.DEVNULL,
         )
     before = cpu_seconds(pid)
-    result = await measure(name, clients, seconds, op)
+    result = await measure(name, clients, seconds, op, database)
     after = cpu_seconds(pid)
     if sampler is not None:
         sampler.wait(30)
@@ -490,6 +542,7 @@ async def run(args) -> None:
                     assert r.status == 200
 
             await measure("warm-up", args.clients, 2, api_get)
+            database = local_database(bench_url)
             raw = raw_ops(pool, ctx)
             scenarios = [
                 ("healthz", "healthz", args.seconds / 2, api_healthz),
@@ -506,12 +559,14 @@ async def run(args) -> None:
                     # during the run moves both sides of a ratio alike. py-spy samples round 1.
                     spy = args.py_spy if round_ == 0 else None
                     api = await measure_server(
-                        server.pid, f"{label} (API)", args.clients, seconds, op, spy
+                        server.pid, f"{label} (API)", args.clients, seconds, op, spy, database
                     )
                     results.append(api)
                     if key in raw:
                         results.append(
-                            await measure(f"{label} (raw)", args.clients, seconds, raw[key])
+                            await measure(
+                                f"{label} (raw)", args.clients, seconds, raw[key], database
+                            )
                         )
     finally:
         server.send_signal(signal.SIGTERM)
@@ -526,8 +581,9 @@ def report(args, results: list[dict]) -> None:
         f" {args.rounds} round(s); medians over the rounds\n"
     )
     print(
-        f"{'scenario':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs raw':>9}"
-        f"{'server CPU ms/req':>19}   vs raw by round"
+        f"{'':<24}{'':>10}{'':>10}{'':>10}{'':>8}{'':>9}{'CPU ms per request':^30}"
+        f"\n{'scenario':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'vs raw':>9}"
+        f"{'server':>10}{'database':>10}{'client':>10}   vs raw by round"
     )
     by_name: dict[str, list[dict]] = {}
     for r in results:
@@ -537,16 +593,22 @@ def report(args, results: list[dict]) -> None:
         ratios = []
         if raws is not None and raws is not runs:
             ratios = [a["rate"] / b["rate"] for a, b in zip(runs, raws, strict=True)]
-        cpu = [r["cpu_ms"] for r in runs if "cpu_ms" in r]
         print(
             f"{name:<24}{statistics.median(r['rate'] for r in runs):>10.0f}"
             f"{statistics.median(r['p50'] for r in runs):>10.1f}"
             f"{statistics.median(r['p99'] for r in runs):>10.1f}"
             f"{sum(r['errors'] for r in runs):>8}"
             + (f"{statistics.median(ratios):>9.0%}" if ratios else " " * 9)
-            + (f"{statistics.median(cpu):>19.3f}" if cpu else " " * 19)
+            + _cpu_column(runs, "cpu_ms")
+            + _cpu_column(runs, "database_ms")
+            + _cpu_column(runs, "client_ms")
             + ("   " + " ".join(f"{x:.0%}" for x in ratios) if len(ratios) > 1 else "")
         )
+
+
+def _cpu_column(runs: list[dict], key: str) -> str:
+    values = [r[key] for r in runs if key in r]
+    return f"{statistics.median(values):>10.3f}" if values else " " * 10
 
 
 def main() -> None:
