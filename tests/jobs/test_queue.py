@@ -138,7 +138,11 @@ async def test_dedupe_key_keeps_one_queued_job_and_brings_it_forward(engine, set
 async def test_scheduled_jobs_fire_at_their_time_in_a_running_worker(
     engine, settings, scratch_tables, clean_jobs
 ):
-    worker = queue.Worker(_factory(engine), settings, engine=engine)
+    # The pollers (the event dispatcher) would wake the worker every half second and let it
+    # claim a due job on the way, timer or not: poll once at start, then not for a minute, so
+    # only the timer can be on time (the idle wake-up is 5 s).
+    quiet = settings.model_copy(update={"jobs_poll_seconds": 60.0})
+    worker = queue.Worker(_factory(engine), quiet, engine=engine)
     running = asyncio.create_task(worker.run())
     try:
         await asyncio.sleep(0.5)  # the worker is idle, sleeping on its LISTEN connection
@@ -160,7 +164,11 @@ async def test_scheduled_jobs_fire_at_their_time_in_a_running_worker(
     assert len(rows) == 4
     lateness = {k: (ran_at - due[k]).total_seconds() for k, ran_at in rows}
     print("timer lateness (s):", {k: round(v, 3) for k, v in sorted(lateness.items())})
-    assert all(-0.01 <= v < 0.5 for v in lateness.values()), lateness
+    # Never early; each one long before the 5 s idle wake-up; and the timer on time (a few ms
+    # here) for at least three of the four. One may be late by a stall of this shared machine
+    # (CI once saw one job 0.56 s late and the next three 5 ms late).
+    assert all(-0.01 <= v < 1.5 for v in lateness.values()), lateness
+    assert sum(v < 0.25 for v in lateness.values()) >= 3, lateness
 
 
 async def test_periodic_job_runs_once_per_period_whatever_the_number_of_workers(
