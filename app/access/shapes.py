@@ -4,10 +4,13 @@ An access clause depends on what kind of principal asks (its kind, admin flag, s
 it has) and on which ids it has. :func:`template` gives a stand-in principal whose ids are bind
 parameters, so a statement built from it can be cached under :func:`shape` and executed with
 :func:`bind_values`: the same compiled SQL for every rep, only the values differ. Every id field
-is a parameter, so no caller's id can be baked into a statement another caller reuses.
+is a parameter, so no caller's id can be baked into a statement another caller reuses; so is
+the list of users below a principal (``Principal.below``), whose shape is only whether it is
+known and whether it is empty.
 """
 
 from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from app.auth.principal import Principal
 
@@ -24,6 +27,7 @@ def shape(principal: Principal) -> tuple:
             principal.scopes,
             principal.partner_role,
             *(getattr(principal, f) is None for f in _ID_FIELDS),
+            None if principal.below is None else bool(principal.below),
         )
     return found
 
@@ -32,12 +36,16 @@ def template(principal: Principal) -> Principal:
     ids = {
         f: None if getattr(principal, f) is None else bindparam(f"access_{f}") for f in _ID_FIELDS
     }
+    below = principal.below
+    if below:
+        below = bindparam("access_below", type_=ARRAY(UUID(as_uuid=True)))
     return Principal(
         kind=principal.kind,
         scopes=principal.scopes,
         client_id="",
         is_admin=principal.is_admin,
         partner_role=principal.partner_role,
+        below=below,
         **ids,
     )
 
@@ -53,4 +61,6 @@ def bind_values(principal: Principal) -> dict[str, object]:
             for f in _ID_FIELDS
             if getattr(principal, f) is not None
         }
+        if principal.below:
+            found["access_below"] = list(principal.below)
     return found

@@ -1,10 +1,12 @@
 """Resolved principals kept per access token, forgotten the moment what they rest on changes.
 
 Every request checks its token against the database (app/auth/principal.py): client, grant and
-token not revoked, user active, scopes as the client and user allow now. That check was one
-database round trip and about a tenth of the CPU of a get by id. Its answer only changes when
-a row of ``users``, ``api_clients``, ``oauth_grants`` or ``oauth_revoked_access_tokens``
-does, so it is kept here, per token, and dropped:
+token not revoked, user active, scopes as the client and user allow now, and the users below
+an internal user (roles below theirs, partner users of the accounts they manage). That check
+was one database round trip and about a tenth of the CPU of a get by id. Its answer only
+changes when a row of ``users``, ``api_clients``, ``oauth_grants`` or
+``oauth_revoked_access_tokens`` does, or a role's parent, or an account's owner or channel
+manager, so it is kept here, per token, and dropped:
 
 - at once, in this process, when a session of this process commits such a change (the ORM
   events below: object changes and ORM ``UPDATE``/``DELETE``/``INSERT`` statements);
@@ -29,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlalchemy.util import greenlet_spawn
 
-from app.models import ApiClient, Grant, RevokedAccessToken, User
+from app.models import Account, ApiClient, Grant, RevokedAccessToken, Role, User
 
 if TYPE_CHECKING:
     from app.auth.principal import Principal
@@ -37,10 +39,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger("accord.auth.cache")
 CHANNEL = "accord_auth"
 MAX_ENTRIES = 10_000
-_TABLES = {m.__tablename__ for m in (User, ApiClient, Grant, RevokedAccessToken)}
 # The columns a principal is made of (app/auth/principal.py); other changes (a login's
 # counters, a name) leave cached principals alone.
 _COLUMNS = {
+    # Which users are below whom (Principal.below).
+    Role: {"parent_id"},
+    Account: {"owner_id", "channel_manager_id"},
     User: {
         "is_active",
         "kind",
@@ -54,6 +58,10 @@ _COLUMNS = {
     Grant: {"revoked_at"},
     RevokedAccessToken: None,  # any change
 }
+_TABLES = {m.__tablename__ for m in _COLUMNS}
+# A new account has no partner users yet (they are added to it later, a change of ``users``);
+# accounts are created all the time (every lead conversion), principals need not be dropped.
+_NEW_UNRELATED = {Account}
 _FLAG = "accord.auth_changed"
 
 
@@ -174,7 +182,11 @@ async def _either(*events: asyncio.Event) -> None:
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _context) -> None:
     # Still the state before the flush here: new, dirty and deleted as they were.
-    for obj in (*session.new, *session.deleted):
+    for obj in session.new:
+        if type(obj) in _COLUMNS and type(obj) not in _NEW_UNRELATED:
+            session.info[_FLAG] = True
+            return
+    for obj in session.deleted:
         if type(obj) in _COLUMNS:
             session.info[_FLAG] = True
             return
@@ -194,8 +206,8 @@ def _after_flush(session: Session, _context) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _on_statement(state) -> None:
     if state.is_update or state.is_delete or state.is_insert:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in _TABLES:
+        name = getattr(getattr(state.statement, "table", None), "name", None)
+        if name in _TABLES and not (state.is_insert and name == Account.__tablename__):
             state.session.info[_FLAG] = True
 
 

@@ -21,7 +21,8 @@ from fastapi.openapi.models import (
     OAuthFlows,
 )
 from fastapi.security import OAuth2, SecurityScopes
-from sqlalchemy import bindparam, exists, false, select
+from sqlalchemy import bindparam, exists, false, func, select
+from sqlalchemy.orm import aliased
 
 from app.auth import scopes as scope_catalog
 from app.auth import tokens
@@ -52,6 +53,12 @@ class Principal:
     contact_id: uuid.UUID | None = None
     token_id: uuid.UUID | None = None
     grant_id: uuid.UUID | None = None
+    # An internal user's: the users whose records roll up to it (partner users of the partner
+    # accounts it manages, users in roles below its role), loaded with it; None where not
+    # loaded (too many, or a principal made in code), and app/access looks them up in SQL.
+    # Kept only as long as the principal: changes to roles, and to an account's owner or
+    # channel manager, drop cached principals as changes to users do (app/auth/cache.py).
+    below: tuple[uuid.UUID, ...] | None = None
     # What app/access/shapes.py derives from the principal, kept with it: a principal is cached
     # per token and serves many requests.
     access_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -100,7 +107,12 @@ def _invalid(detail: str) -> Unauthorized:
 
 def _lookup(with_user: bool, with_grant: bool):
     """The one query that checks a verified token against the database. Built once per shape
-    with bound parameters, so each request reuses the compiled statement."""
+    with bound parameters, so each request reuses the compiled statement. With a user, it also
+    lists the users below them (``Principal.below``), at most one more than
+    ``access.MAX_BELOW``."""
+    from app import access  # app.access builds on this module
+
+    user = aliased(User, name="principal_user")
     grant_revoked = (
         exists().where(Grant.id == bindparam("sid"), Grant.revoked_at.is_not(None))
         if with_grant
@@ -114,21 +126,35 @@ def _lookup(with_user: bool, with_grant: bool):
         ApiClient.allowed_scopes,
         ApiClient.revoked_at,
         ApiClient.partner_account_id.label("client_partner_account_id"),
-        User.id.label("user_pk"),
-        User.kind,
-        User.is_admin,
-        User.is_active,
-        User.role_id,
-        User.partner_account_id,
-        User.partner_role,
-        User.contact_id,
+        user.id.label("user_pk"),
+        user.kind,
+        user.is_admin,
+        user.is_active,
+        user.role_id,
+        user.partner_account_id,
+        user.partner_role,
+        user.contact_id,
         exists().where(RevokedAccessToken.jti == bindparam("jti")).label("jti_revoked"),
         grant_revoked.label("grant_revoked"),
     ).where(ApiClient.client_id == bindparam("client_id"))
-    return stmt.outerjoin(User, User.id == bindparam("user_id") if with_user else false())
+    if with_user:
+        me = aliased(User, name="me")
+        role = select(me.role_id).where(me.id == bindparam("user_id")).scalar_subquery()
+        ids = access.owners_below(bindparam("user_id"), role).limit(access.MAX_BELOW + 1)
+        ids = ids.subquery("below")
+        below = select(func.array_agg(ids.c.id)).scalar_subquery()
+        stmt = stmt.add_columns(below.label("below"))
+    return stmt.outerjoin(user, user.id == bindparam("user_id") if with_user else false())
 
 
-_LOOKUP = {(u, g): Prepared(_lookup(u, g)) for u in (False, True) for g in (False, True)}
+_LOOKUP: dict[tuple[bool, bool], Prepared] = {}
+
+
+def _lookup_for(with_user: bool, with_grant: bool) -> Prepared:
+    found = _LOOKUP.get((with_user, with_grant))
+    if found is None:
+        found = _LOOKUP[(with_user, with_grant)] = Prepared(_lookup(with_user, with_grant))
+    return found
 
 
 async def resolve(request: Request, session, token: str) -> Principal:
@@ -163,7 +189,7 @@ async def _load(session, claims: dict) -> Principal:
             raise _invalid("The access token is invalid or expired") from exc
 
     sid = claims.get("sid")
-    stmt = _LOOKUP[(user_id is not None, sid is not None)]
+    stmt = _lookup_for(user_id is not None, sid is not None)
     params = {"client_id": claims["client_id"], "jti": claims["jti"]}
     if user_id is not None:
         params["user_id"] = user_id
@@ -214,7 +240,17 @@ async def _load(session, claims: dict) -> Principal:
         contact_id=user.contact_id,
         token_id=claims["jti"],
         grant_id=sid,
+        below=_below(kind, user.below),
     )
+
+
+def _below(kind: PrincipalKind, ids: list[uuid.UUID] | None) -> tuple[uuid.UUID, ...] | None:
+    from app import access
+
+    if kind != PrincipalKind.user:
+        return None  # partner and portal users' access never looks at roles
+    ids = ids or []
+    return None if len(ids) > access.MAX_BELOW else tuple(ids)
 
 
 async def authorize(request: Request, session, needed: Sequence[str]) -> Principal:

@@ -56,3 +56,27 @@ def test_equal_principals_do_not_share_what_they_keep():
     shapes.bind_values(one)
     assert one.access_memo is not two.access_memo
     assert two.access_memo == {}
+
+
+def test_the_users_below_are_bound_and_only_their_presence_shapes_the_statement():
+    def rep(below):
+        return Principal(
+            kind=PrincipalKind.user,
+            scopes=frozenset({"leads:read"}),
+            client_pk=uuid.uuid4(),
+            client_id="c",
+            user_id=uuid.uuid4(),
+            role_id=uuid.uuid4(),
+            below=below,
+        )
+
+    one, two = uuid.uuid4(), uuid.uuid4()
+    unknown, nobody, some, others = rep(None), rep(()), rep((one,)), rep((one, two))
+    assert len({shapes.shape(p) for p in (unknown, nobody, some)}) == 3
+    assert shapes.shape(some) == shapes.shape(others)  # one statement for every manager
+    assert shapes.bind_values(others)["access_below"] == [one, two]
+    assert "access_below" not in shapes.bind_values(nobody)
+    assert "access_below" not in shapes.bind_values(unknown)
+    assert shapes.template(nobody).below == ()
+    assert shapes.template(unknown).below is None
+    assert shapes.template(others).below.key == "access_below"

@@ -4,10 +4,13 @@ rests on changes: at once for this process's own commits, within milliseconds fo
 
 import asyncio
 import time
+import uuid
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import text
 
+from app import access
 from app.auth import cache as auth_cache
 from app.auth import principal as principal_module
 from app.kit import db
@@ -190,3 +193,178 @@ async def test_a_database_without_the_triggers_gets_no_cache(empty_engine):
     finally:
         stopping.set()
         await asyncio.wait_for(task, 5)
+
+
+# --- who is below whom: loaded with the principal (Principal.below), dropped when it changes ---
+
+MANAGER_SCOPES = "leads:read leads:write accounts:read accounts:write partners:read partners:write"
+
+
+async def _manager_and_rep(app, http):
+    """A role of the test's own with one below it, a manager in the first and a rep in the
+    second, each with a token; the rep's lead."""
+    top, below = uuid.uuid4(), uuid.uuid4()
+    async with app.state.session_factory() as s:
+        await s.execute(
+            text("INSERT INTO roles (id, name, parent_id) VALUES (:t, :tn, NULL), (:b, :bn, :t)"),
+            {"t": top, "tn": f"Top {top.hex[:8]}", "b": below, "bn": f"Below {below.hex[:8]}"},
+        )
+        manager = await make_user(s, role_id=top)
+        rep = await make_user(s, role_id=below)
+        manager_client, manager_secret = await make_client(s, MANAGER_SCOPES, user=manager)
+        rep_client, rep_secret = await make_client(s, MANAGER_SCOPES, user=rep)
+        await s.commit()
+    mh = bearer(await token(http, manager_client, manager_secret))
+    rh = bearer(await token(http, rep_client, rep_secret))
+    r = await http.post("/api/v1/leads", json={"last_name": "Below", "company": "B"}, headers=rh)
+    assert r.status_code == 201, r.text
+    return SimpleNamespace(top=top, below=below, manager=manager, rep=rep, mh=mh, rh=rh), r.json()
+
+
+async def _status(http, url, headers) -> int:
+    return (await http.get(url, headers=headers)).status_code
+
+
+async def test_a_managers_principal_carries_who_is_below(served):
+    app, http, _ = served
+    team, lead = await _manager_and_rep(app, http)
+    url = f"/api/v1/leads/{lead['id']}"
+    assert await _status(http, url, team.mh) == 200
+    assert await _status(http, url, team.rh) == 200
+    cached = {p.user_id: p for _, p in auth_cache.principals._entries.values()}
+    assert cached[team.manager.id].below == (team.rep.id,)
+    assert cached[team.rep.id].below == ()  # nobody below: no such term in its statements
+    # Listed, and changed, through the same clause.
+    listed = await http.get("/api/v1/leads", params={"owner_id": str(team.rep.id)}, headers=team.mh)
+    assert [x["id"] for x in listed.json()["data"]] == [lead["id"]]
+    r = await http.patch(url, json={"rating": "Hot"}, headers={**team.mh, "If-Match": '"1"'})
+    assert r.status_code == 200, r.text
+
+
+async def test_who_is_below_follows_changes_made_anywhere(served, engine):
+    app, http, _ = served
+    team, lead = await _manager_and_rep(app, http)
+    url = f"/api/v1/leads/{lead['id']}"
+    assert await _status(http, url, team.mh) == 200
+
+    async def outside(sql, **params):
+        async with engine.begin() as conn:
+            await conn.execute(text(sql), params)
+
+    async def seen():
+        return await _status(http, url, team.mh) == 200
+
+    async def unseen():
+        return await _status(http, url, team.mh) == 404
+
+    # The rep moves to a role outside the manager's branch ...
+    await outside("UPDATE users SET role_id = :r WHERE id = :id", r=ROLE_REP, id=team.rep.id)
+    assert await _until(unseen) < 1
+    await outside("UPDATE users SET role_id = :r WHERE id = :id", r=team.below, id=team.rep.id)
+    assert await _until(seen) < 1
+    # ... their role is moved out from under the manager's ...
+    await outside("UPDATE roles SET parent_id = NULL WHERE id = :id", id=team.below)
+    assert await _until(unseen) < 1
+    await outside("UPDATE roles SET parent_id = :t WHERE id = :id", t=team.top, id=team.below)
+    assert await _until(seen) < 1
+    # ... and a user added below the manager by someone else is below them at once.
+    newcomer = uuid.uuid4()
+    await outside(
+        "INSERT INTO users (id, email, name, kind, is_admin, is_active, role_id, time_zone,"
+        " locale, failed_logins) VALUES (:id, :email, 'Newcomer', 'internal', false, true, :r,"
+        " 'UTC', 'en_US', 0)",
+        id=newcomer,
+        email=f"new-{newcomer.hex[:8]}@example.com",
+        r=team.below,
+    )
+    r = await http.patch(
+        url, json={"owner_id": str(newcomer)}, headers={**team.rh, "If-Match": '"1"'}
+    )
+    assert r.status_code == 200, r.text
+    assert await _until(seen) < 1
+
+
+async def test_partner_users_roll_up_to_whoever_owns_or_manages_their_account_now(served, engine):
+    app, http, _ = served
+    team, _ = await _manager_and_rep(app, http)
+    h = team.mh
+    account = (await http.post("/api/v1/accounts", json={"name": "Partner Co"}, headers=h)).json()
+    r = await http.post(
+        f"/api/v1/partners/{account['id']}/enable",
+        json={"partner_program": "Resellers", "partner_tier": "gold"},
+        headers=h,
+    )
+    assert r.status_code == 200, r.text
+    async with app.state.session_factory() as s:
+        partner_user = await make_user(
+            s, kind="partner", partner_account_id=account["id"], partner_role="partner_rep"
+        )
+        await s.commit()
+    r = await http.post(
+        "/api/v1/leads",
+        json={"last_name": "Partnered", "company": "P", "owner_id": str(partner_user.id)},
+        headers=h,
+    )
+    assert r.status_code == 201, r.text
+    url = f"/api/v1/leads/{r.json()['id']}"
+    assert await _status(http, url, h) == 200
+    # The account (and its channel management) passes to the rep, who is not above the manager:
+    # the partner's records go with it.
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE accounts SET owner_id = :u, channel_manager_id = :u WHERE id = :id"),
+            {"u": team.rep.id, "id": account["id"]},
+        )
+
+    async def unseen():
+        return await _status(http, url, h) == 404
+
+    assert await _until(unseen) < 1
+    assert await _status(http, url, team.rh) == 200
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE accounts SET channel_manager_id = :u WHERE id = :id"),
+            {"u": team.manager.id, "id": account["id"]},
+        )
+
+    async def seen():
+        return await _status(http, url, h) == 200
+
+    assert await _until(seen) < 1
+
+
+async def test_a_new_account_keeps_cached_principals(served, engine):
+    """Accounts are created all the time (every lead conversion); a new one has no partner
+    users, so nobody's principal changes."""
+    app, http, loads = served
+    team, _ = await _manager_and_rep(app, http)
+    assert (await http.get("/api/v1/me", headers=team.mh)).status_code == 200
+    before = len(loads)
+    r = await http.post("/api/v1/accounts", json={"name": "Plain Co"}, headers=team.mh)
+    assert r.status_code == 201, r.text
+    await asyncio.sleep(0.2)
+    assert (await http.get("/api/v1/me", headers=team.mh)).status_code == 200
+    assert len(loads) == before
+
+
+async def test_too_many_below_are_looked_up_in_sql_instead(served, monkeypatch):
+    app, http, _ = served
+    monkeypatch.setattr(access, "MAX_BELOW", 0)
+    team, lead = await _manager_and_rep(app, http)
+    url = f"/api/v1/leads/{lead['id']}"
+    assert await _status(http, url, team.mh) == 200
+    cached = {p.user_id: p for _, p in auth_cache.principals._entries.values()}
+    assert cached[team.manager.id].below is None
+    assert cached[team.rep.id].below == ()
+    # The subqueries still keep the manager's peers out.
+    async with app.state.session_factory() as s:
+        peer = await make_user(s, role_id=team.top)
+        peer_client, peer_secret = await make_client(s, MANAGER_SCOPES, user=peer)
+        await s.commit()
+    ph = bearer(await token(http, peer_client, peer_secret))
+    assert await _status(http, url, ph) == 200  # same role as the manager: above the rep too
+    r = await http.patch(
+        url, json={"owner_id": str(team.manager.id)}, headers={**team.rh, "If-Match": '"1"'}
+    )
+    assert r.status_code == 200, r.text
+    assert await _status(http, url, ph) == 404  # the manager's own: a peer's role is not above
