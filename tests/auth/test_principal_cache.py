@@ -225,6 +225,21 @@ async def _status(http, url, headers) -> int:
     return (await http.get(url, headers=headers)).status_code
 
 
+async def _answers(http, url, headers, status: int) -> float:
+    """Wait until ``url`` answers ``status``; how long it took."""
+
+    async def reached():
+        return await _status(http, url, headers) == status
+
+    return await _until(reached)
+
+
+async def _outside(engine, sql: str, **params) -> None:
+    """A change committed by another process (here: a plain connection)."""
+    async with engine.begin() as conn:
+        await conn.execute(text(sql), params)
+
+
 async def test_a_managers_principal_carries_who_is_below(served):
     app, http, _ = served
     team, lead = await _manager_and_rep(app, http)
@@ -246,30 +261,22 @@ async def test_who_is_below_follows_changes_made_anywhere(served, engine):
     team, lead = await _manager_and_rep(app, http)
     url = f"/api/v1/leads/{lead['id']}"
     assert await _status(http, url, team.mh) == 200
-
-    async def outside(sql, **params):
-        async with engine.begin() as conn:
-            await conn.execute(text(sql), params)
-
-    async def seen():
-        return await _status(http, url, team.mh) == 200
-
-    async def unseen():
-        return await _status(http, url, team.mh) == 404
-
     # The rep moves to a role outside the manager's branch ...
-    await outside("UPDATE users SET role_id = :r WHERE id = :id", r=ROLE_REP, id=team.rep.id)
-    assert await _until(unseen) < 1
-    await outside("UPDATE users SET role_id = :r WHERE id = :id", r=team.below, id=team.rep.id)
-    assert await _until(seen) < 1
+    sql = "UPDATE users SET role_id = :r WHERE id = :id"
+    await _outside(engine, sql, r=ROLE_REP, id=team.rep.id)
+    assert await _answers(http, url, team.mh, 404) < 1
+    await _outside(engine, sql, r=team.below, id=team.rep.id)
+    assert await _answers(http, url, team.mh, 200) < 1
     # ... their role is moved out from under the manager's ...
-    await outside("UPDATE roles SET parent_id = NULL WHERE id = :id", id=team.below)
-    assert await _until(unseen) < 1
-    await outside("UPDATE roles SET parent_id = :t WHERE id = :id", t=team.top, id=team.below)
-    assert await _until(seen) < 1
+    await _outside(engine, "UPDATE roles SET parent_id = NULL WHERE id = :id", id=team.below)
+    assert await _answers(http, url, team.mh, 404) < 1
+    sql = "UPDATE roles SET parent_id = :t WHERE id = :id"
+    await _outside(engine, sql, t=team.top, id=team.below)
+    assert await _answers(http, url, team.mh, 200) < 1
     # ... and a user added below the manager by someone else is below them at once.
     newcomer = uuid.uuid4()
-    await outside(
+    await _outside(
+        engine,
         "INSERT INTO users (id, email, name, kind, is_admin, is_active, role_id, time_zone,"
         " locale, failed_logins) VALUES (:id, :email, 'Newcomer', 'internal', false, true, :r,"
         " 'UTC', 'en_US', 0)",
@@ -281,7 +288,7 @@ async def test_who_is_below_follows_changes_made_anywhere(served, engine):
         url, json={"owner_id": str(newcomer)}, headers={**team.rh, "If-Match": '"1"'}
     )
     assert r.status_code == 200, r.text
-    assert await _until(seen) < 1
+    assert await _answers(http, url, team.mh, 200) < 1
 
 
 async def test_partner_users_roll_up_to_whoever_owns_or_manages_their_account_now(served, engine):
@@ -310,27 +317,13 @@ async def test_partner_users_roll_up_to_whoever_owns_or_manages_their_account_no
     assert await _status(http, url, h) == 200
     # The account (and its channel management) passes to the rep, who is not above the manager:
     # the partner's records go with it.
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE accounts SET owner_id = :u, channel_manager_id = :u WHERE id = :id"),
-            {"u": team.rep.id, "id": account["id"]},
-        )
-
-    async def unseen():
-        return await _status(http, url, h) == 404
-
-    assert await _until(unseen) < 1
+    sql = "UPDATE accounts SET owner_id = :u, channel_manager_id = :u WHERE id = :id"
+    await _outside(engine, sql, u=team.rep.id, id=account["id"])
+    assert await _answers(http, url, h, 404) < 1
     assert await _status(http, url, team.rh) == 200
-    async with engine.begin() as conn:
-        await conn.execute(
-            text("UPDATE accounts SET channel_manager_id = :u WHERE id = :id"),
-            {"u": team.manager.id, "id": account["id"]},
-        )
-
-    async def seen():
-        return await _status(http, url, h) == 200
-
-    assert await _until(seen) < 1
+    sql = "UPDATE accounts SET channel_manager_id = :u WHERE id = :id"
+    await _outside(engine, sql, u=team.manager.id, id=account["id"])
+    assert await _answers(http, url, h, 200) < 1
 
 
 async def test_a_new_account_keeps_cached_principals(served, engine):
