@@ -62,7 +62,7 @@ from app.auth.principal import Principal, PrincipalKind
 from app.models import Account, PartnerRole, PriceBook, Role, User, UserKind
 from app.models.sharing import Sharing, SharingSetting
 
-_UUIDS = ARRAY(UUID(as_uuid=True))
+UUID_ARRAY = ARRAY(UUID(as_uuid=True))  # a list of ids as one bind parameter
 _READS = (Sharing.public_read.value, Sharing.public_read_write.value)
 # Objects that can follow their parent's access: object -> (the column holding the parent's id,
 # a function giving the parent's model and default in code; called late, so declaration order
@@ -155,7 +155,7 @@ def _below(principal: Principal):
     below = principal.below
     if not isinstance(below, tuple):
         return below
-    return bindparam(None, list(below), type_=_UUIDS) if below else None
+    return bindparam(None, list(below), type_=UUID_ARRAY) if below else None
 
 
 def _owner_or_above(

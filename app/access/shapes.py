@@ -10,8 +10,8 @@ known and whether it is empty.
 """
 
 from sqlalchemy import bindparam
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
+from app.access import UUID_ARRAY
 from app.auth.principal import Principal
 
 _ID_FIELDS = ("client_pk", "user_id", "role_id", "partner_account_id", "contact_id")
@@ -38,7 +38,7 @@ def template(principal: Principal) -> Principal:
     }
     below = principal.below
     if below:
-        below = bindparam("access_below", type_=ARRAY(UUID(as_uuid=True)))
+        below = bindparam("access_below", type_=UUID_ARRAY)
     return Principal(
         kind=principal.kind,
         scopes=principal.scopes,
