@@ -62,6 +62,7 @@ _TABLES = {m.__tablename__ for m in _COLUMNS}
 # A new account has no partner users yet (they are added to it later, a change of ``users``);
 # accounts are created all the time (every lead conversion), principals need not be dropped.
 _NEW_UNRELATED = {Account}
+_NEW_UNRELATED_TABLES = {m.__tablename__ for m in _NEW_UNRELATED}
 _FLAG = "accord.auth_changed"
 
 
@@ -207,7 +208,7 @@ def _after_flush(session: Session, _context) -> None:
 def _on_statement(state) -> None:
     if state.is_update or state.is_delete or state.is_insert:
         name = getattr(getattr(state.statement, "table", None), "name", None)
-        if name in _TABLES and not (state.is_insert and name == Account.__tablename__):
+        if name in _TABLES and not (state.is_insert and name in _NEW_UNRELATED_TABLES):
             state.session.info[_FLAG] = True
 
 

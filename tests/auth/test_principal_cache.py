@@ -197,7 +197,9 @@ async def test_a_database_without_the_triggers_gets_no_cache(empty_engine):
 
 # --- who is below whom: loaded with the principal (Principal.below), dropped when it changes ---
 
-MANAGER_SCOPES = "leads:read leads:write accounts:read accounts:write partners:read partners:write"
+MANAGER_SCOPES = (
+    "leads:read leads:write leads:convert accounts:read accounts:write partners:read partners:write"
+)
 
 
 async def _manager_and_rep(app, http):
@@ -330,11 +332,21 @@ async def test_a_new_account_keeps_cached_principals(served, engine):
     """Accounts are created all the time (every lead conversion); a new one has no partner
     users, so nobody's principal changes."""
     app, http, loads = served
-    team, _ = await _manager_and_rep(app, http)
+    team, lead = await _manager_and_rep(app, http)
     assert (await http.get("/api/v1/me", headers=team.mh)).status_code == 200
     before = len(loads)
     r = await http.post("/api/v1/accounts", json={"name": "Plain Co"}, headers=team.mh)
     assert r.status_code == 201, r.text
+    # An upsert creates its account as an ORM object; a conversion creates one with the rest.
+    r = await http.put(
+        f"/api/v1/accounts/by-external-id/ext-{uuid.uuid4().hex[:8]}",
+        json={"name": "Synced Co"},
+        headers=team.mh,
+    )
+    assert r.status_code == 201, r.text
+    r = await http.post(f"/api/v1/leads/{lead['id']}/convert", json={}, headers=team.mh)
+    assert r.status_code == 200, r.text
+    assert r.json()["account_id"] is not None
     await asyncio.sleep(0.2)
     assert (await http.get("/api/v1/me", headers=team.mh)).status_code == 200
     assert len(loads) == before
