@@ -15,6 +15,7 @@ from app.auth import cache as auth_cache
 from app.auth import principal as principal_module
 from app.kit import db
 from app.main import create_app
+from app.models import Account
 from tests.conftest import _client
 from tests.factories import bearer, make_client, make_user, token
 
@@ -373,3 +374,20 @@ async def test_too_many_below_are_looked_up_in_sql_instead(served, monkeypatch):
     )
     assert r.status_code == 200, r.text
     assert await _status(http, url, ph) == 404  # the manager's own: a peer's role is not above
+
+
+async def test_this_processs_own_account_changes_are_told_apart_by_column(served):
+    """A commit of this process that changes an account's owner or channel manager drops the
+    cached principals at its commit; one that only renames it does not."""
+    app, http, _ = served
+    team, _ = await _manager_and_rep(app, http)
+    account = (await http.post("/api/v1/accounts", json={"name": "Own Co"}, headers=team.mh)).json()
+    async with app.state.session_factory() as s:
+        row = await s.get(Account, uuid.UUID(account["id"]))
+        row.name = "Own Co, renamed"
+        await s.flush()
+        assert auth_cache._FLAG not in s.info
+        row.channel_manager_id = team.rep.id
+        await s.flush()
+        assert s.info[auth_cache._FLAG] is True
+        await s.rollback()
