@@ -394,15 +394,23 @@ class Records:
             }
         return found
 
+    @functools.cached_property
+    def _zippable(self) -> bool:
+        """Whether rows of the output's fields, in order, can be written as they are: the output
+        model is written straight from rows and each of its fields is a column."""
+        fields = output.plain_fields(self.r.out)
+        names = {c.name for c in self.m.__table__.columns if not c.info.get("unread")}
+        return fields is not None and names >= set(fields)
+
     def _output_columns(self, keys: list) -> list:
         """The columns of a list page: every column, or where the output model is one written
         straight from rows (:func:`output.plain_fields`, all of them columns), its fields in
         order and then the sort keys' columns (for the cursor)."""
         columns = [c for c in self.m.__table__.columns if not c.info.get("unread")]
+        if not self._zippable:
+            return columns
         fields = output.plain_fields(self.r.out)
         by_name = {c.name: c for c in columns}
-        if fields is None or not by_name.keys() >= set(fields):
-            return columns
         return [_as_text(by_name[f]) for f in fields] + [
             _as_text(by_name[name]) for name, _, _ in keys if name not in fields
         ]
@@ -511,21 +519,32 @@ class Records:
                     item["custom_fields"] = defs.present(stored)
         return items
 
-    async def read(self, session: AsyncSession, principal: Principal, record_id: uuid.UUID) -> Any:
+    async def read(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        record_id: uuid.UUID,
+        *,
+        records: bool = False,
+    ) -> Any:
         """A live record the principal may read, as a dict of its columns (for responses; no ORM
-        object is built); 404 otherwise."""
-        stmt = self._statement(
-            ("read",),
-            principal,
-            lambda p: Prepared(
-                self.visible(p, rows=True).where(self.m.id == bindparam("record_id"))
-            ),
-        )
+        object is built); 404 otherwise. With ``records``, where the output model is written
+        straight from rows, the asyncpg record of the output's fields in order, as a list page
+        reads them (:meth:`_output_columns`: ids as text), for :meth:`render` to zip as it is."""
+        records = records and self._zippable
+
+        def prepare(p: Principal) -> Prepared:
+            stmt = self.visible(p, rows=True).where(self.m.id == bindparam("record_id"))
+            if records:
+                stmt = stmt.with_only_columns(*self._output_columns([]))
+            return Prepared(stmt)
+
+        stmt = self._statement(("read", records), principal, prepare)
         params = {"record_id": record_id, **access.bind_values(principal)}
         row = await stmt.fetchrow(session, params)
         if row is None:
             raise NotFound(f"No such {self.r.label}")
-        return dict(row)
+        return row if records else dict(row)
 
     async def _for_write(
         self,
@@ -1140,7 +1159,7 @@ def build_router(resource: Resource) -> APIRouter:
         principal: Annotated[Principal, require(read)],
         record_id: uuid.UUID,
     ):
-        row = await records.read(session, principal, record_id)
+        row = await records.read(session, principal, record_id, records=True)
         return await record_response(session, principal, row)
 
     @router.patch(
