@@ -63,6 +63,9 @@ async def main(args) -> None:
     from app.config import get_settings
     from app.main import create_app
 
+    # server_url() read the settings to start the embedded server: read them again, now with
+    # the benchmark's database.
+    get_settings.cache_clear()
     settings = get_settings()
     app = create_app(settings.model_copy(update={"worker_in_process": False}))
     async with app.router.lifespan_context(app):
