@@ -125,8 +125,8 @@ async def prepare(url: str, n: int) -> tuple[str, dict]:
                 for i in range(start, min(start + batch, n))
             ]
             await conn.copy_records_to_table("leads", records=rows, columns=LEAD_COLUMNS)
-        # VACUUM as well: a million fresh rows set autovacuum off on the table (visibility map,
-        # hint bits), which would otherwise share the cores with the first scenarios.
+        # VACUUM as well: a million fresh rows send autovacuum to the table (visibility map, hint
+        # bits), and it would otherwise share the cores with the first scenarios.
         await conn.execute("VACUUM (ANALYZE) leads")
         print(f"seeded in {time.perf_counter() - started:.1f}s", flush=True)
     ids = [
@@ -266,7 +266,12 @@ def database_cpu_delta(before: dict[int, float], after: dict[int, float]) -> flo
     time left with it; counting its earlier total against the sum would make the figure
     negative), so this is a lower bound while background workers come and go; the pools here
     keep their connections for the whole run."""
-    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+    spent = 0.0
+    for pid, seconds in after.items():
+        earlier = before.get(pid)
+        # Started in between (or a new process under a reused pid, reading less): all its time.
+        spent += seconds - earlier if earlier is not None and seconds >= earlier else seconds
+    return spent
 
 
 def local_database(url: str) -> bool:

@@ -13,6 +13,8 @@ def test_database_cpu_counts_survivors_and_newcomers_and_never_goes_negative():
     after = {10: 5.5, 12: 1.25, 13: 0.75}  # 13 started in between
     assert database_cpu_delta(before, after) == 0.5 + 0.25 + 0.75
     assert database_cpu_delta(before, {}) == 0.0
+    # A pid reused by a new process reads less than the old one did: the new one counts whole.
+    assert database_cpu_delta({10: 5.0}, {10: 0.5}) == 0.5
 
 
 def test_cpu_seconds_reads_a_process_that_spends_time_and_none_for_a_gone_one():
