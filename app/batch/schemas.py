@@ -14,7 +14,10 @@ class BatchOperation(BaseModel):
         StringConstraints(pattern=r"^/api/v1/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$", max_length=2000),
     ] = Field(description="A path under /api/v1 (with its query string), e.g. /api/v1/leads")
     body: dict[str, Any] | None = None
-    if_match: str | None = Field(None, description="Sent as the If-Match header")
+    # A header value: visible ASCII, spaces and tabs (an entity tag never needs more).
+    if_match: (
+        Annotated[str, StringConstraints(pattern=r"^[\t\x20-\x7e]*$", max_length=1000)] | None
+    ) = Field(None, description='Sent as the If-Match header: the ETag read before, e.g. "3"')
 
 
 class BatchRequest(BaseModel):

@@ -105,6 +105,17 @@ async def test_bad_batches_are_refused(client, session):
         headers=h,
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("path")
+    # An If-Match that no header could carry is refused up front, and the batch does nothing.
+    create = {"method": "POST", "path": "/api/v1/accounts", "body": {"name": "Never made"}}
+    for bad in ["\U000f87d3", 'W/"1"\r\nX-Evil: 1', "é" * 3]:
+        stale = {"method": "DELETE", "path": "/api/v1/accounts/x", "if_match": bad}
+        r = await client.post(
+            "/api/v1/batch", json={"operations": [create, stale], "all_or_none": False}, headers=h
+        )
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["errors"][0]["field"].endswith("if_match")
+    assert await _count(session, "Never made") == 0
     nested = {"method": "POST", "path": "/api/v1/batch", "body": {"operations": []}}
     r = await client.post("/api/v1/batch", json={"operations": [nested]}, headers=h)
     assert r.json()["results"][0]["status"] == 400
