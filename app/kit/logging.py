@@ -1,11 +1,24 @@
-"""Structured JSON logs, each line carrying the request id of the request that wrote it."""
+"""Structured JSON logs, each line carrying the request id of the request that wrote it.
 
+Every request writes an access line, so a line's cost is part of every request's: with
+python-json-logger's formatter it was 17-23 µs, a tenth of a get by id. :class:`JsonLines`
+writes the same fields with orjson, and both formatters format a second's timestamp once.
+"""
+
+import json
 import logging
 import sys
+import time
+from typing import Any
 
-from pythonjsonlogger.json import JsonFormatter
+import orjson
 
 from app.kit.context import request_id_var
+
+# What every LogRecord has; any other attribute came from ``extra`` and is written as a field.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+# uvicorn's own lines carry their message again with terminal colours, for its console format.
+_STANDARD |= {"color_message"}
 
 
 class RequestIdFilter(logging.Filter):
@@ -14,21 +27,76 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class _SecondCache:
+    """``logging.Formatter``'s local time, ``2026-11-24 22:27:35,782``, with the part before the
+    milliseconds formatted once a second rather than once a line."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, record: logging.LogRecord) -> str:
+        second = int(record.created)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._second = second
+        return f"{self._prefix},{int(record.msecs):03d}"
+
+
+class PlainLines(logging.Formatter):
+    """``time level logger [request id] message``, and the traceback below it."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        self._time = _SecondCache()
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return self._time(record)
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: ``time``, ``level``, ``logger``, ``message``, ``request_id``,
+    then each ``extra`` field, then ``exc_info`` and ``stack_info`` as text when present. A
+    value JSON has no form for is written as its ``str``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._time = _SecondCache()
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": self._time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD:
+                doc[key] = value
+        if record.exc_info and not record.exc_text:  # formatted once, as logging.Formatter does
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            doc["exc_info"] = record.exc_text
+        if record.stack_info:
+            doc["stack_info"] = self.formatStack(record.stack_info)
+        try:
+            return orjson.dumps(doc, default=str).decode()
+        except (TypeError, orjson.JSONEncodeError):  # an int beyond 64 bits, say
+            return json.dumps(doc, default=str, ensure_ascii=False)
+
+
 def configure(level: str = "INFO", json_output: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
-    if json_output:
-        handler.setFormatter(
-            JsonFormatter(
-                "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                timestamp=False,
-            )
-        )
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
-        )
+    handler.setFormatter(JsonLines() if json_output else PlainLines())
+    # Neither form writes the thread or the process, which a LogRecord otherwise looks up for
+    # every line (os.getpid() is a system call each time): the logging HOWTO's "Optimization".
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
