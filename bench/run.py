@@ -495,7 +495,9 @@ async def run(args) -> None:
             # deployment, and here it would take CPU from the server being measured.
             "--no-worker",
         ],
-        env={**ctx["env"], "ACCORD_LOG_JSON": "false"},
+        # Logged as a deployment logs by default: an access line per request, in JSON (to
+        # /dev/null here). --server-log-level WARNING leaves the access lines out.
+        env={**ctx["env"], "ACCORD_LOG_LEVEL": args.server_log_level, "ACCORD_LOG_JSON": "true"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -649,6 +651,12 @@ def main() -> None:
         "--py-spy",
         metavar="DIR",
         help="sample the API server with py-spy during each scenario, into DIR/<scenario>.txt",
+    )
+    p.add_argument(
+        "--server-log-level",
+        default="INFO",
+        help="the API server's ACCORD_LOG_LEVEL (default INFO, as deployed: an access line per"
+        " request; WARNING leaves those out, as the runs before session 13 did)",
     )
     args = p.parse_args()
     if args.py_spy:
