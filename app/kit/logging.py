@@ -31,18 +31,18 @@ class _SecondCache:
     """``logging.Formatter``'s local time, ``2026-11-24 22:27:35,782``, with the part before the
     milliseconds formatted once a second rather than once a line."""
 
-    __slots__ = ("_prefix", "_second")
+    __slots__ = ("_cached",)
 
     def __init__(self) -> None:
-        self._second = -1
-        self._prefix = ""
+        self._cached = (-1, "")  # one tuple, replaced whole: no thread sees half an update
 
     def __call__(self, record: logging.LogRecord) -> str:
         second = int(record.created)
-        if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-            self._second = second
-        return f"{self._prefix},{int(record.msecs):03d}"
+        cached_second, prefix = self._cached
+        if second != cached_second:
+            prefix = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._cached = (second, prefix)
+        return f"{prefix},{int(record.msecs):03d}"
 
 
 class PlainLines(logging.Formatter):
