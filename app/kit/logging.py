@@ -97,6 +97,7 @@ def configure(level: str = "INFO", json_output: bool = True) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False  # Python 3.12 and later: the current task's name
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
