@@ -215,9 +215,10 @@ async def validate_queue(
 ) -> None:
     _admin(principal)
     members = values.get("member_ids")
-    if members is None and existing is None:
-        values["member_ids"] = []
-    elif members is not None:
+    if members is None:
+        if existing is None or "member_ids" in values:
+            values["member_ids"] = []  # null, as on create, is a queue without members
+    else:
         if len(set(members)) != len(members):
             raise invalid("member_ids", "duplicate", "A member is listed twice")
         for i, m in enumerate(members):

@@ -141,6 +141,24 @@ async def test_queue_and_accept(client, session, team):
     assert {"owner_id", "queue_id"} <= fields
 
 
+async def test_queue_members_set_to_null_means_none(client, session, team):
+    q = await _post(client, team.ah, "queues", {"name": "Tier 2", "member_ids": [str(team.a1.id)]})
+    r = await client.patch(
+        f"/api/v1/queues/{q['id']}", json={"description": "Renamed"}, headers=team.ah
+    )
+    assert r.status_code == 200 and r.json()["member_ids"] == [str(team.a1.id)]
+    # Was a 500 (found by schemathesis): null reached the column, and the output needs a list.
+    r = await client.patch(f"/api/v1/queues/{q['id']}", json={"member_ids": None}, headers=team.ah)
+    assert r.status_code == 200, r.text
+    assert r.json()["member_ids"] == [] and r.json()["version"] == 3
+    stored = await session.scalar(
+        text("SELECT member_ids FROM queues WHERE id = :id"), {"id": uuid.UUID(q["id"])}
+    )
+    assert stored == []
+    got = await client.get(f"/api/v1/queues/{q['id']}", headers=team.ah)
+    assert got.json()["member_ids"] == []
+
+
 async def test_concurrent_accepts_act_once(committed_app):
     app, http = committed_app
     h_admin, h1, h2, a1, a2 = await _committed_users(app, http)
