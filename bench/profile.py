@@ -9,6 +9,7 @@ Uses the benchmark's database (``bench.run`` seeds it) and DATABASE_URL's server
 import argparse
 import asyncio
 import cProfile
+import logging
 import os
 import pstats
 import time
@@ -58,10 +59,16 @@ async def call(app, method: str, path: str, headers: dict, body: bytes = b"", qu
 async def main(args) -> None:
     bench_url, ctx = await prepare(server_url(), args.leads)
     os.environ["DATABASE_URL"] = bench_url
-    os.environ["ACCORD_LOG_LEVEL"] = "WARNING"
     os.environ["ACCORD_WORKER_IN_PROCESS"] = "false"
     from app.config import get_settings
+    from app.kit import logging as accord_logging
     from app.main import create_app
+
+    # Logged as bench.run's server is (an access line per request at INFO, in JSON), to
+    # /dev/null rather than over this report.
+    accord_logging.configure(args.server_log_level, json_output=True)
+    devnull = open(os.devnull, "w")  # noqa: ASYNC230, SIM115 - opens at once, kept for the run
+    logging.getLogger().handlers[0].setStream(devnull)
 
     # server_url() read the settings to start the embedded server: read them again, now with
     # the benchmark's database.
@@ -149,4 +156,5 @@ if __name__ == "__main__":
     p.add_argument("--scenario", default="get")
     p.add_argument("--top", type=int, default=0)
     p.add_argument("--sort", default="tottime")
+    p.add_argument("--server-log-level", default="INFO", help="as bench.run's option")
     asyncio.run(main(p.parse_args()))

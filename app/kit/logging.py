@@ -16,9 +16,13 @@ import orjson
 from app.kit.context import request_id_var
 
 # What every LogRecord has; any other attribute came from ``extra`` and is written as a field.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
-# uvicorn's own lines carry their message again with terminal colours, for its console format.
-_STANDARD |= {"color_message"}
+# (uvicorn's ``color_message`` repeats its message with terminal colours, for its console.)
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "request_id",
+    "color_message",
+}
 
 
 class RequestIdFilter(logging.Filter):
