@@ -28,7 +28,7 @@ from app.deals.router import router as deal_registrations_router
 from app.distribution.router import routers as distribution_routers
 from app.email.router import mass_router as mass_emails_router
 from app.email.router import router as emails_router
-from app.email.templates import router as email_templates_router
+from app.email.router import templates_router as email_templates_router
 from app.email.tracking import router as tracking_router
 from app.ideas.router import router as ideas_router
 from app.inbound.router import routers as inbound_routers

@@ -273,7 +273,7 @@ async def _active_internal(session: AsyncSession, user_id: Any) -> uuid.UUID | N
 async def escalate(
     session: AsyncSession, case: Case, kind: str, actions: dict[str, Any], now: datetime
 ) -> None:
-    from app.cases.resource import cases  # the resource module imports this one
+    from app.cases.repository import cases  # the resource module imports this one
 
     values: dict[str, Any] = {
         f"{kind}_escalated_at": now,

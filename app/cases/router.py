@@ -9,32 +9,31 @@ from fastapi import Query, Response
 from app.auth.principal import Principal, require
 from app.cases import hours, schemas, service
 from app.cases.escalation import calendar
-from app.cases.resource import (
-    assignment_rules_router,
+from app.cases.repository import (
+    assignment_rules,
     business_hours,
-    business_hours_router,
     cases,
-    cases_router,
-    escalation_rules_router,
-    queues_router,
+    escalation_rules,
+    queues,
 )
 from app.inbound import schemas as inbound_schemas
 from app.inbound import service as inbound_service
+from app.kit import output
+from app.kit.actions import Actions
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import MAX_LIMIT, Page
-
-router = cases_router
+from app.kit.resource import OPERATIONS, build_router, etag
 
 __all__ = ["routers"]
 
-# Creation answers with suggested solutions too: the machinery's create is replaced by one that
-# goes through service.create_case (the one creation path) and adds them.
-router.routes[:] = [
-    r
-    for r in router.routes
-    if not (getattr(r, "name", None) == "create" and r.path == router.prefix)
-]
+# Creation answers with suggested solutions too: it goes through service.create_case (the one
+# creation path), in the route below.
+router = build_router(cases, operations=OPERATIONS - {"create"})
+queues_router = build_router(queues)
+business_hours_router = build_router(business_hours)
+assignment_rules_router = build_router(assignment_rules)
+escalation_rules_router = build_router(escalation_rules)
 
 
 @router.post(
@@ -54,25 +53,15 @@ async def create(
     escalation clock starts. The answer lists `suggested_solutions`: published solutions that
     may answer it (from its subject and description), best first."""
     row = await service.create_case(session, principal, body)
-    (out,) = await cases.present(session, [row])
-    created = inbound_schemas.CaseCreated(
-        **out.model_dump(),
-        suggested_solutions=await inbound_service.suggestions(
-            session, principal, row.subject, row.description
-        ),
-    )
+    (created,) = await cases.dump(session, [row], cases.hidden(principal))
+    found = await inbound_service.suggestions(session, principal, row.subject, row.description)
+    created["suggested_solutions"] = [s.model_dump(mode="json") for s in found]
     return Response(
-        created.model_dump_json(by_alias=True, exclude=cases.hidden(principal) or None),
+        output.to_json(created),
         status_code=201,
         media_type="application/json",
-        headers={"ETag": f'"{row.version}"', "Location": f"/api/v1/cases/{row.id}"},
+        headers={"ETag": etag(row.version), "Location": f"/api/v1/cases/{row.id}"},
     )
-
-
-async def _case(session, row, response: Response) -> schemas.Case:
-    (out,) = await cases.present(session, [row])
-    response.headers["ETag"] = f'"{row.version}"'
-    return out
 
 
 @router.get(
@@ -116,63 +105,41 @@ async def add_comment(
     )
 
 
-@router.post(
-    "/{record_id}/accept",
-    name="accept",
-    summary="Accept a case from its queue",
-    response_model=schemas.Case,
-    responses=problem_responses(401, 403, 404, 409),
+actions = Actions(
+    router, cases, responses=problem_responses(401, 403, 404, 409, 422), response_model=schemas.Case
 )
-async def accept(
-    session: Session,
-    principal: Annotated[Principal, require("cases:write")],
-    record_id: uuid.UUID,
-    response: Response,
-):
-    """A member of the queue the case waits in becomes its owner and the case leaves the queue
+
+actions.add(
+    "accept",
+    service.accept,
+    Annotated[Principal, require("cases:write")],
+    "Accept a case from its queue",
+    doc="""A member of the queue the case waits in becomes its owner and the case leaves the queue
     (logged in the case's history). 409 `invalid_state_transition` when the case is in no queue
-    (already accepted, or never queued)."""
-    return await _case(session, await service.accept(session, principal, record_id), response)
-
-
-@router.post(
-    "/{record_id}/close",
-    name="close",
-    summary="Close a case",
-    response_model=schemas.Case,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    (already accepted, or never queued).""",
 )
-async def close(
-    session: Session,
-    principal: Annotated[Principal, require("cases:write")],
-    record_id: uuid.UUID,
-    body: schemas.CaseClose,
-    response: Response,
-):
-    """Set a closed status (the first closed one unless given), stamping `closed_at` and
-    stopping the escalation clock; optionally with a public comment. 409 when already closed."""
-    row = await service.close(session, principal, record_id, body)
-    return await _case(session, row, response)
 
 
-@router.post(
-    "/{record_id}/reopen",
-    name="reopen",
-    summary="Reopen a closed case",
-    response_model=schemas.Case,
-    responses=problem_responses(401, 403, 404, 409, 422),
+actions.add(
+    "close",
+    service.close,
+    Annotated[Principal, require("cases:write")],
+    "Close a case",
+    schemas.CaseClose,
+    doc="""Set a closed status (the first closed one unless given), stamping `closed_at` and
+    stopping the escalation clock; optionally with a public comment. 409 when already closed.""",
 )
-async def reopen(
-    session: Session,
-    principal: Annotated[Principal, require("cases:write")],
-    record_id: uuid.UUID,
-    body: schemas.CaseReopen,
-    response: Response,
-):
-    """Set an open status again (the default one unless given): `closed_at` is cleared and the
-    escalation clock runs again from where it stopped. 409 when the case is not closed."""
-    row = await service.reopen(session, principal, record_id, body)
-    return await _case(session, row, response)
+
+
+actions.add(
+    "reopen",
+    service.reopen,
+    Annotated[Principal, require("cases:write")],
+    "Reopen a closed case",
+    schemas.CaseReopen,
+    doc="""Set an open status again (the default one unless given): `closed_at` is cleared and the
+    escalation clock runs again from where it stopped. 409 when the case is not closed.""",
+)
 
 
 @business_hours_router.post(
@@ -196,7 +163,7 @@ async def add_time(
 
 
 routers = (
-    cases_router,
+    router,
     queues_router,
     business_hours_router,
     assignment_rules_router,

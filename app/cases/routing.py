@@ -108,7 +108,7 @@ async def target(session: AsyncSession, entry: dict[str, Any]) -> dict[str, Any]
 
 async def assign(session: AsyncSession, principal: Principal, case: Case) -> None:
     """Apply the active assignment rule to a new case (in the creating transaction)."""
-    from app.cases.resource import cases  # the resource module imports this one
+    from app.cases.repository import cases  # the resource module imports this one
 
     rule = await active_rule(session)
     if rule is None:

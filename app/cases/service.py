@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import is_partner
 from app.auth.principal import Principal, PrincipalKind
 from app.cases import escalation, policies, schemas
-from app.cases.resource import cases
+from app.cases.repository import cases
 from app.kit import clock, filtering
 from app.kit.errors import Forbidden, NotFound
 from app.kit.ids import new_id

@@ -28,10 +28,11 @@ from app.access import is_partner
 from app.auth.principal import Principal, PrincipalKind
 from app.config import Settings
 from app.deals import matching, policies, schemas
-from app.deals.resource import records
+from app.deals.repository import records
 from app.email.service import queue_notice
 from app.kit import clock
 from app.kit.resource import invalid
+from app.kit.workflow import Notice, Workflow
 from app.models import (
     Account,
     DealRegistration,
@@ -41,9 +42,8 @@ from app.models import (
     User,
 )
 from app.models.deals import DealRegistrationStatus as S
-from app.notifications.service import notify
 from app.opportunities import schemas as opportunity_schemas
-from app.opportunities.router import records as opportunities
+from app.opportunities.repository import records as opportunities
 
 EXPIRE_TASK = "deal_registrations.expire"
 OBJECT = "deal_registrations"
@@ -82,23 +82,17 @@ def _elevated(principal: Principal) -> Principal:
     )
 
 
-def _url(row: DealRegistration) -> str:
-    return f"{records.r.url}/{row.id}"
+def _payload(row: DealRegistration, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "status": row.status.value,
+        "partner_account_id": str(row.partner_account_id) if row.partner_account_id else None,
+        **{k: v if isinstance(v, bool | int | None) else str(v) for k, v in data.items()},
+    }
 
 
-async def _emit(session, principal: Principal | None, verb: str, row, **data: Any) -> None:
-    await events.emit(
-        session,
-        f"deal_registration.{verb}",
-        OBJECT,
-        row.id,
-        {
-            "status": row.status.value,
-            "partner_account_id": str(row.partner_account_id) if row.partner_account_id else None,
-            **{k: v if isinstance(v, bool | int | None) else str(v) for k, v in data.items()},
-        },
-        actor_id=principal.user_id if principal else None,
-    )
+flow = Workflow(
+    records, "deal_registration", may=policies.may, target=policies.target, payload=_payload
+)
 
 
 async def _channel_manager(session: AsyncSession, row: DealRegistration) -> uuid.UUID | None:
@@ -117,32 +111,14 @@ async def _channel_manager(session: AsyncSession, row: DealRegistration) -> uuid
     return found.channel_manager_id or found.owner_id
 
 
-async def _tell_vendor(session, row: DealRegistration, kind: str, title: str, body: str = ""):
-    cm = await _channel_manager(session, row)
-    if cm is not None:
-        await notify(
-            session,
-            cm,
-            kind=f"deal_registration.{kind}",
-            title=title,
-            body=body,
-            link=_url(row),
-            object_type=OBJECT,
-            record_id=row.id,
-        )
+async def _to_vendor(session, row: DealRegistration, kind: str, title: str, body: str = ""):
+    """A notice to the partner's channel manager."""
+    return Notice(await _channel_manager(session, row), f"deal_registration.{kind}", title, body)
 
 
-async def _tell_partner(session, row: DealRegistration, kind: str, title: str, body: str = ""):
-    await notify(
-        session,
-        row.owner_id,
-        kind=f"deal_registration.{kind}",
-        title=title,
-        body=body,
-        link=_url(row),
-        object_type=OBJECT,
-        record_id=row.id,
-    )
+def _to_partner(row: DealRegistration, kind: str, title: str, body: str = "") -> Notice:
+    """A notice to the registering partner user."""
+    return Notice(row.owner_id, f"deal_registration.{kind}", title, body)
 
 
 async def _auto_response(
@@ -181,14 +157,6 @@ async def _auto_response(
         related_type="deal_registration",
         related_id=row.id,
     )
-
-
-async def _lock(
-    session: AsyncSession, principal: Principal, record_id: uuid.UUID, action: str
-) -> tuple[DealRegistration, S | None]:
-    policies.may(principal, action)
-    row: DealRegistration = await records.lock_for_write(session, principal, record_id)
-    return row, policies.target(action, row.status)
 
 
 # --- conflicts -------------------------------------------------------------------------------
@@ -367,7 +335,15 @@ async def _register(
     conflicts = [c for c in await find_conflicts(session, row) if c.same_product]
     earlier = [c for c in conflicts if c.object_type == "deal_registrations"]
     now = clock.now()
-    await records.change(
+    flag = f" ({len(conflicts)} possible conflict(s))" if conflicts else ""
+    notice = await _to_vendor(
+        session,
+        row,
+        verb,
+        f"Deal registration {verb}: {row.customer_company}{flag}"[:255],
+        f"Estimated {row.estimated_amount} {row.currency_code}. Please answer within 48 hours.",
+    )
+    await flow.step(
         session,
         principal,
         row,
@@ -385,30 +361,28 @@ async def _register(
             "expires_at": None,
             "expired_at": None,
         },
-    )
-    await _emit(
-        session, principal, verb, row, has_conflicts=bool(conflicts), conflicts=len(conflicts)
+        verb,
+        {"has_conflicts": bool(conflicts), "conflicts": len(conflicts)},
+        [notice],
     )
     await _auto_response(session, settings, row, principal.user_id)
-    flag = f" ({len(conflicts)} possible conflict(s))" if conflicts else ""
-    await _tell_vendor(
-        session,
-        row,
-        verb,
-        f"Deal registration {verb}: {row.customer_company}{flag}"[:255],
-        f"Estimated {row.estimated_amount} {row.currency_code}. Please answer within 48 hours.",
-    )
     return row
 
 
 async def submit(
     session: AsyncSession, principal: Principal, settings: Settings, record_id: uuid.UUID
 ) -> DealRegistration:
-    policies.may(principal, "submit")
+    """Register a draft with the vendor (a registration submitted already is returned as it
+    is, so a retried call does no harm). Conflicts (registrations submitted before it and open
+    opportunities for the same customer and product) are looked for and flagged
+    (`has_conflicts`); the partner user gets an auto-response email promising an answer within
+    48 hours and the partner's channel manager is notified. Of two registrations of the same
+    deal submitted at the same moment, the first is clean and the second is flagged."""
+    flow.may(principal, "submit")
     row: DealRegistration = await records.lock_for_write(session, principal, record_id)
     if row.status == S.submitted:
         return row  # submitted already (on create, or by a retry): nothing to do
-    policies.target("submit", row.status)
+    flow.target("submit", row.status)
     return await _register(session, principal, settings, row, "submitted")
 
 
@@ -432,7 +406,9 @@ async def resubmit(
     record_id: uuid.UUID,
     body: schemas.DealRegistrationResubmit,
 ) -> DealRegistration:
-    row, _ = await _lock(session, principal, record_id, "resubmit")
+    """Send a rejected (or expired) registration back to the vendor, with more information in
+    the body (any field of the registration). Conflicts are checked again, as on submit."""
+    row, _ = await flow.lock(session, principal, record_id, "resubmit")
     if body.model_fields_set:
         # More information: the changes go through the machinery (validation, field history).
         changes = records.r.update.model_validate(body.model_dump(exclude_unset=True))
@@ -511,7 +487,13 @@ async def approve(
     record_id: uuid.UUID,
     body: schemas.DealRegistrationApprove,
 ) -> DealRegistration:
-    row, to = await _lock(session, principal, record_id, "approve")
+    """The channel manager approves a submitted registration: sets the protection time frame
+    (`protection_days` or `protection_seconds`; default the requested time frame, else 90
+    days), links an existing opportunity or creates one, owned by the registering partner user
+    and shared with the partner, and sets the margin credit. The registration expires when the
+    time frame ends unless it is closed or extended first. Of two concurrent decisions one
+    acts; the other is a 409."""
+    row, to = await flow.lock(session, principal, record_id, "approve")
     if body.protection_seconds is not None:
         seconds = body.protection_seconds
     else:
@@ -525,7 +507,8 @@ async def approve(
         margin = policies.MARGIN_BY_TIER.get(tier.value if tier else "", policies.DEFAULT_MARGIN)
     opportunity_id = await _opportunity(session, principal, row, body)
     now = clock.now()
-    await records.change(
+    expires_at = now + timedelta(seconds=seconds)
+    await flow.step(
         session,
         principal,
         row,
@@ -536,27 +519,22 @@ async def approve(
             "decision_comment": body.comment,
             "approved_at": now,
             "protection_seconds": seconds,
-            "expires_at": now + timedelta(seconds=seconds),
+            "expires_at": expires_at,
             "opportunity_id": opportunity_id,
             "margin_percent": margin,
         },
+        "approved",
+        {"expires_at": expires_at.isoformat(), "opportunity_id": opportunity_id},
+        [
+            _to_partner(
+                row,
+                "approved",
+                f"Your deal registration for {row.customer_company} was approved"[:255],
+                f"Protected until {expires_at.isoformat()}.",
+            )
+        ],
     )
     await _enqueue_expiry(session, row)
-    await _emit(
-        session,
-        principal,
-        "approved",
-        row,
-        expires_at=row.expires_at.isoformat() if row.expires_at else None,
-        opportunity_id=opportunity_id,
-    )
-    await _tell_partner(
-        session,
-        row,
-        "approved",
-        f"Your deal registration for {row.customer_company} was approved"[:255],
-        f"Protected until {row.expires_at.isoformat() if row.expires_at else ''}.",
-    )
     return row
 
 
@@ -566,8 +544,11 @@ async def reject(
     record_id: uuid.UUID,
     body: schemas.DealRegistrationReject,
 ) -> DealRegistration:
-    row, to = await _lock(session, principal, record_id, "reject")
-    await records.change(
+    """The channel manager rejects a submitted registration with an explanation (`reason`),
+    e.g. the deal already exists or the information is incomplete. The partner may resubmit."""
+    row, to = await flow.lock(session, principal, record_id, "reject")
+    title = f"Your deal registration for {row.customer_company} was rejected"[:255]
+    return await flow.step(
         session,
         principal,
         row,
@@ -577,16 +558,10 @@ async def reject(
             "decided_by": principal.user_id,
             "rejection_reason": body.reason,
         },
-    )
-    await _emit(session, principal, "rejected", row, reason=body.reason)
-    await _tell_partner(
-        session,
-        row,
         "rejected",
-        f"Your deal registration for {row.customer_company} was rejected"[:255],
-        body.reason,
+        {"reason": body.reason},
+        [_to_partner(row, "rejected", title, body.reason)],
     )
-    return row
 
 
 def _seconds(days: int | None, seconds: int | None) -> int | None:
@@ -601,8 +576,17 @@ async def request_extension(
     record_id: uuid.UUID,
     body: schemas.DealExtensionRequest,
 ) -> DealRegistration:
-    row, to = await _lock(session, principal, record_id, "request_extension")
-    await records.change(
+    """The partner asks to extend an approved (or expired) registration, optionally by how long
+    and why. It stays protected until the channel manager decides."""
+    row, to = await flow.lock(session, principal, record_id, "request_extension")
+    notice = await _to_vendor(
+        session,
+        row,
+        "extension_requested",
+        f"Extension requested: deal registration for {row.customer_company}"[:255],
+        body.reason or "",
+    )
+    return await flow.step(
         session,
         principal,
         row,
@@ -612,16 +596,9 @@ async def request_extension(
             "requested_extension_seconds": _seconds(body.extension_days, body.extension_seconds),
             "extension_reason": body.reason,
         },
-    )
-    await _emit(session, principal, "extension_requested", row)
-    await _tell_vendor(
-        session,
-        row,
         "extension_requested",
-        f"Extension requested: deal registration for {row.customer_company}"[:255],
-        body.reason or "",
+        notices=[notice],
     )
-    return row
 
 
 async def grant_extension(
@@ -630,7 +607,9 @@ async def grant_extension(
     record_id: uuid.UUID,
     body: schemas.DealExtensionGrant,
 ) -> DealRegistration:
-    row, to = await _lock(session, principal, record_id, "grant_extension")
+    """The time frame moves on by the extension (given, else requested, else 30 days), from
+    its end or from now if it has already ended."""
+    row, to = await flow.lock(session, principal, record_id, "grant_extension")
     seconds = (
         _seconds(body.extension_days, body.extension_seconds)
         or row.requested_extension_seconds
@@ -639,34 +618,31 @@ async def grant_extension(
     now = clock.now()
     # From the end of the current time frame, or from now when it has already ended.
     start = max(now, row.expires_at) if row.expires_at else now
-    await records.change(
+    expires_at = start + timedelta(seconds=seconds)
+    await flow.step(
         session,
         principal,
         row,
         {
             "status": to,
-            "expires_at": start + timedelta(seconds=seconds),
+            "expires_at": expires_at,
             "expired_at": None,
             "extension_count": row.extension_count + 1,
             "decision_comment": body.comment,
             "decided_by": principal.user_id,
         },
+        "extension_granted",
+        {"expires_at": expires_at.isoformat()},
+        [
+            _to_partner(
+                row,
+                "extension_granted",
+                f"Your deal registration for {row.customer_company} was extended"[:255],
+                f"Protected until {expires_at.isoformat()}.",
+            )
+        ],
     )
     await _enqueue_expiry(session, row)
-    await _emit(
-        session,
-        principal,
-        "extension_granted",
-        row,
-        expires_at=row.expires_at.isoformat() if row.expires_at else None,
-    )
-    await _tell_partner(
-        session,
-        row,
-        "extension_granted",
-        f"Your deal registration for {row.customer_company} was extended"[:255],
-        f"Protected until {row.expires_at.isoformat() if row.expires_at else ''}.",
-    )
     return row
 
 
@@ -676,10 +652,13 @@ async def deny_extension(
     record_id: uuid.UUID,
     body: schemas.DealExtensionDeny,
 ) -> DealRegistration:
-    row, _ = await _lock(session, principal, record_id, "deny_extension")
+    """The registration goes back to approved until its time frame ends, or is expired at once
+    if it already has."""
+    row, _ = await flow.lock(session, principal, record_id, "deny_extension")
     now = clock.now()
     ended = row.expires_at is None or row.expires_at <= now
-    await records.change(
+    title = f"The extension of your deal registration for {row.customer_company} was denied"
+    await flow.step(
         session,
         principal,
         row,
@@ -689,17 +668,12 @@ async def deny_extension(
             "decision_comment": body.reason,
             "decided_by": principal.user_id,
         },
-    )
-    await _emit(session, principal, "extension_denied", row, reason=body.reason)
-    if ended:
-        await _emit(session, principal, "expired", row)
-    await _tell_partner(
-        session,
-        row,
         "extension_denied",
-        f"The extension of your deal registration for {row.customer_company} was denied"[:255],
-        body.reason,
+        {"reason": body.reason},
+        [_to_partner(row, "extension_denied", title[:255], body.reason)],
     )
+    if ended:
+        await flow.emit(session, principal, "expired", row)
     return row
 
 
@@ -709,7 +683,10 @@ async def close(
     record_id: uuid.UUID,
     body: schemas.DealRegistrationClose,
 ) -> DealRegistration:
-    row, _ = await _lock(session, principal, record_id, "close")
+    """Won needs `proof_of_performance` (a reference or a list of documents) and records the
+    partner's `margin_credit` (amount won x the margin percent set on approval); the linked
+    opportunity is closed too."""
+    row, _ = await flow.lock(session, principal, record_id, "close")
     now = clock.now()
     won = body.outcome == "won"
     if won and not body.proof_of_performance:
@@ -732,24 +709,24 @@ async def close(
     else:
         values["lost_reason"] = body.lost_reason
         values["margin_credit"] = Decimal("0.00")
-    await records.change(session, principal, row, values)
-    await _close_opportunity(session, principal, row, won, amount)
-    await _emit(
-        session,
-        principal,
-        "closed",
-        row,
-        outcome=body.outcome,
-        closed_amount=amount,
-        margin_credit=row.margin_credit,
-    )
-    await _tell_vendor(
+    credit = values["margin_credit"]
+    notice = await _to_vendor(
         session,
         row,
         "closed",
         f"Deal registration closed {body.outcome}: {row.customer_company}"[:255],
-        f"{amount} {row.currency_code}; margin credit {row.margin_credit}.",
+        f"{amount} {row.currency_code}; margin credit {credit}.",
     )
+    await flow.step(
+        session,
+        principal,
+        row,
+        values,
+        "closed",
+        {"outcome": body.outcome, "closed_amount": amount, "margin_credit": credit},
+        [notice],
+    )
+    await _close_opportunity(session, principal, row, won, amount)
     return row
 
 
@@ -779,24 +756,21 @@ async def withdraw(
     record_id: uuid.UUID,
     body: schemas.DealRegistrationWithdraw,
 ) -> DealRegistration:
-    row, to = await _lock(session, principal, record_id, "withdraw")
-    was = row.status
-    await records.change(
+    """The partner gives up a registration that is not closed. It cannot be reopened."""
+    row, to = await flow.lock(session, principal, record_id, "withdraw")
+    notices = []
+    if row.status != S.draft:
+        title = f"Deal registration withdrawn: {row.customer_company}"[:255]
+        notices.append(await _to_vendor(session, row, "withdrawn", title, body.reason or ""))
+    return await flow.step(
         session,
         principal,
         row,
         {"status": to, "withdrawn_at": clock.now(), "decision_comment": body.reason},
+        "withdrawn",
+        {"reason": body.reason},
+        notices,
     )
-    await _emit(session, principal, "withdrawn", row, reason=body.reason)
-    if was != S.draft:
-        await _tell_vendor(
-            session,
-            row,
-            "withdrawn",
-            f"Deal registration withdrawn: {row.customer_company}"[:255],
-            body.reason or "",
-        )
-    return row
 
 
 async def expire(session: AsyncSession, record_id: uuid.UUID) -> bool:
@@ -817,10 +791,13 @@ async def expire(session: AsyncSession, record_id: uuid.UUID) -> bool:
         or row.expires_at > now
     ):
         return False
-    await records.change(session, SYSTEM, row, {"status": S.expired, "expired_at": now})
-    await _emit(session, None, "expired", row)
     title = f"Deal registration expired: {row.customer_company}"[:255]
     body = "Resubmit it or ask for an extension to be protected again."
-    await _tell_partner(session, row, "expired", title, body)
-    await _tell_vendor(session, row, "expired", title)
+    notices = [
+        _to_partner(row, "expired", title, body),
+        await _to_vendor(session, row, "expired", title),
+    ]
+    await flow.step(
+        session, SYSTEM, row, {"status": S.expired, "expired_at": now}, "expired", notices=notices
+    )
     return True

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import is_partner, partner_wide
 from app.auth.principal import Principal
 from app.kit.errors import NotFound
-from app.leads.resource import records as leads
+from app.leads.repository import records as leads
 from app.models import Account, Lead, PartnerStatus, User, UserKind
 from app.models.distribution import DistributionRule, LeadOffer, OfferStatus
 

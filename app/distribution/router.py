@@ -14,11 +14,12 @@ from fastapi import Query, Response
 import app.distribution.kpis  # noqa: F401  (registers its scorecard KPIs)
 from app.auth.principal import Principal, require
 from app.distribution import schemas, service
+from app.kit import output
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import MAX_LIMIT, Page
 from app.kit.routing import Router
-from app.leads.resource import records as leads
+from app.leads.repository import records as leads
 from app.models.distribution import OfferStatus
 
 Distributor = Annotated[Principal, require("leads:distribute")]
@@ -194,13 +195,9 @@ async def accept(
     offer, lead = await service.accept(
         session, principal, offer_id, body or schemas.LeadOfferAccept()
     )
-    (full,) = await leads.present(session, [lead])
-    result = schemas.LeadOfferAccepted(offer=service.inbox_view(offer, lead), lead=full)
-    hidden = leads.hidden(principal)
-    return Response(
-        result.model_dump_json(exclude={"lead": set(hidden)} if hidden else None),
-        media_type="application/json",
-    )
+    (full,) = await leads.dump(session, [lead], leads.hidden(principal))
+    view = service.inbox_view(offer, lead).model_dump(mode="json")
+    return Response(output.to_json({"offer": view, "lead": full}), media_type="application/json")
 
 
 @offers_router.post(

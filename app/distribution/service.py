@@ -25,7 +25,7 @@ from app.kit.errors import Conflict, Forbidden, InvalidStateTransition, NotFound
 from app.kit.ids import new_id
 from app.kit.pagination import decode_cursor, encode_cursor
 from app.kit.resource import invalid
-from app.leads.resource import records as leads
+from app.leads.repository import records as leads
 from app.models import Lead
 from app.models.distribution import DistributionRule, LeadOffer, OfferMode, OfferStatus, OnExpiry
 from app.notifications.service import notify

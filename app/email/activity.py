@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.activities.router import tasks_resource
+from app.activities.repository import tasks_resource
 from app.email import merge, smtp
 from app.kit import clock
 from app.kit.ids import new_id

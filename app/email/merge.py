@@ -11,19 +11,21 @@ caller's record access: a contact's account the sender cannot see merges as empt
 import uuid
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.router import records as accounts
+from app.accounts.repository import records as accounts
 from app.auth.principal import Principal
-from app.contacts.router import records as contacts
+from app.contacts.repository import records as contacts
 from app.customfields import values as custom_fields
 from app.email import rendering
+from app.kit import output
 from app.kit.errors import ValidationFailed
 from app.kit.resource import Records
-from app.leads.resource import records as leads
+from app.leads.repository import records as leads
 from app.models import Account, User
-from app.opportunities.router import records as opportunities
+from app.opportunities.repository import records as opportunities
 
 RECORDS: dict[str, Records] = {
     "lead": leads,
@@ -64,8 +66,8 @@ async def sender(session: AsyncSession, user_id: uuid.UUID | None) -> dict[str, 
 
 async def api_dicts(session: AsyncSession, kind: str, rows: list) -> list[dict[str, Any]]:
     """Rows (ORM objects or column dicts) as their API representation, in plain JSON types."""
-    outs = await RECORDS[kind].present(session, rows)
-    return [rendering.with_name(kind, out.model_dump(mode="json")) for out in outs]
+    items = orjson.loads(output.to_json(await RECORDS[kind].dump(session, rows)))
+    return [rendering.with_name(kind, item) for item in items]
 
 
 async def contexts(

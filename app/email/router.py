@@ -8,11 +8,13 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, tr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, PrincipalKind, require
-from app.email import merge, schemas, service
+from app.email import merge, repository, schemas, service
+from app.email.repository import records as templates
 from app.kit import filtering
 from app.kit.db import Session
 from app.kit.errors import NotFound, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.kit.resource import build_router
 from app.kit.routing import Router
 from app.models import EmailClick, EmailMessage, MassEmail
 
@@ -364,3 +366,34 @@ async def get_mass_email(
     if mass is None:
         raise NotFound("No such mass email")
     return await _mass_out(session, mass, summary=True)
+
+
+# --- templates ----------------------------------------------------------------------------
+
+templates_router = build_router(templates)
+
+
+@templates_router.post(
+    "/{record_id}/preview",
+    name="preview",
+    summary="Render an email template against a record",
+    response_model=schemas.RenderedEmail,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def preview(
+    session: Session,
+    principal: Annotated[Principal, require("email_templates:read")],
+    record_id: uuid.UUID,
+    body: schemas.TemplatePreview,
+):
+    """What the template gives for a lead, contact, account or opportunity you can read (404
+    otherwise), or for no record (its merge fields empty). Nothing is sent or stored."""
+    template = await templates.read(session, principal, record_id)
+    parts = {p: template[p] for p in repository.PARTS}
+    row = None
+    if body.related_type is not None and body.related_id is not None:
+        row = await merge.RECORDS[body.related_type].read(session, principal, body.related_id)
+    rendered = await merge.render_one(session, principal, parts, body.related_type, row)
+    return schemas.RenderedEmail(
+        subject=rendered.subject, html_body=rendered.html_body, text_body=rendered.text_body
+    )

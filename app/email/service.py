@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import jobs
 from app.auth.principal import Principal
-from app.campaigns.router import campaigns
+from app.campaigns.repository import campaigns
 from app.config import Settings
 from app.email import merge, rendering, schemas, smtp
-from app.email.templates import PARTS
-from app.email.templates import records as templates
+from app.email.repository import PARTS
+from app.email.repository import records as templates
 from app.kit import clock
 from app.kit.errors import NotFound, ValidationFailed
 from app.kit.ids import new_id

@@ -19,7 +19,7 @@ from app.auth.principal import Principal, PrincipalKind
 from app.cases import policies
 from app.cases import schemas as case_schemas
 from app.cases import service as case_service
-from app.cases.resource import cases
+from app.cases.repository import cases
 from app.config import Settings
 from app.email import schemas as email_schemas
 from app.email import service as email_service
@@ -45,7 +45,7 @@ from app.models import (
 )
 from app.notifications.service import notify
 from app.solutions import service as solution_service
-from app.solutions.resource import solutions
+from app.solutions.repository import solutions
 
 # Salesforce truncates an email body to 131,072 characters; a case description holds 32,000.
 DESCRIPTION_CHARS = 32000
@@ -70,8 +70,8 @@ async def suggestions(
 
 
 async def present_case(session: AsyncSession, row: Case) -> case_schemas.Case:
-    (out,) = await cases.present(session, [row])
-    return out
+    (item,) = await cases.dump(session, [row])
+    return cases.r.out.model_validate(item)
 
 
 # --- who a case from outside belongs to ---------------------------------------------------

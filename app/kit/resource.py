@@ -15,7 +15,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import Header, Path, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, Text, and_, bindparam, cast, insert, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -270,6 +270,18 @@ class Records:
     """The data operations of one resource; every path applies record access."""
 
     def __init__(self, resource: Resource) -> None:
+        REGISTRY[resource.name] = resource
+        if resource.parent is not None:
+            parent_name, column = resource.parent
+            follow_parent(
+                resource.model,
+                column,
+                lambda: (REGISTRY[parent_name].model, REGISTRY[parent_name].sharing),
+            )
+        # Every object takes and shows its custom fields (app/customfields).
+        resource.out = custom_fields.showing(resource.out)
+        resource.create = custom_fields.accepting(resource.create)
+        resource.update = custom_fields.accepting(resource.update)
         self.r = resource
         self.m = resource.model
         self._statements: dict[tuple, Any] = {}
@@ -452,62 +464,26 @@ class Records:
             raise NotFound(f"No such {self.r.label}")
         return row
 
-    async def present(self, session: AsyncSession, rows: list) -> list[BaseModel]:
-        """Response bodies for ``rows`` (ORM objects or the dicts ``read``/``find`` return),
-        showing every custom field of the object."""
+    async def dump(
+        self, session: AsyncSession, rows: list, hidden: frozenset[str] = frozenset()
+    ) -> list[dict[str, Any]]:
+        """``rows`` (ORM objects, column dicts or asyncpg records) as the response objects of
+        the API, for :func:`output.to_json`, showing every custom field of the object and none
+        of ``hidden``: the one serialiser of records."""
         if not rows:
             return []
-        defs = await custom_fields.definitions(session, self.r.name)
-        out = self.r.out
-        if isinstance(rows[0], dict):
-            # The shown custom fields go in before validation: setting them on each validated
-            # model afterwards cost more than validating it.
-            return [
-                out.model_validate({**x, "custom_fields": defs.present(x["custom_fields"])})
-                for x in rows
-            ]
-        outs = [out.model_validate(x) for x in rows]
-        for body, row in zip(outs, rows, strict=True):
-            body.custom_fields = defs.present(row.custom_fields)  # type: ignore[attr-defined]
-        return outs
-
-    async def render(self, session: AsyncSession, principal: Principal, rows: list) -> list | None:
-        """``rows`` (the dicts ``read``/``find`` return) as the response objects, for orjson to
-        write, when the output model is one it writes as pydantic would (app/kit/output.py);
-        None otherwise (then :meth:`present` builds the models)."""
         fields = output.plain_fields(self.r.out)
-        if fields is None or not rows:
-            return None
         first = rows[0]
-        hidden = self.hidden(principal)
-        plan = self._render_plans.get(hidden)
-        if plan is None:
-            names = tuple(f for f in fields if f not in hidden)
-            plan = self._render_plans[hidden] = (names, frozenset(fields), _picker(names))
-        names, wanted, pick = plan
-        # Picked and zipped in C: a comprehension over every field of every row was a tenth of
-        # a list page. Records (asyncpg's) whose columns begin with the fields (a list page's:
-        # see _output_columns) are zipped as they are; others picked by position, a fifth
-        # faster than by name.
-        zipped = False
-        if isinstance(first, dict):
-            if not first.keys() >= wanted:
-                return None
-        elif hasattr(first, "keys"):  # a record
-            columns = tuple(first.keys())
-            if not wanted.issubset(columns):
-                return None
-            zipped = columns[: len(names)] == names
-            if not zipped:
-                pick = _picker(tuple(map(columns.index, names)))
-        else:
-            return None
+        if not isinstance(first, dict) and not hasattr(first, "keys"):  # ORM objects
+            if fields is None or not self._zippable:
+                fields = None
+            else:
+                rows = [{f: getattr(x, f) for f in fields} for x in rows]
         defs = await custom_fields.definitions(session, self.r.name)
-        if zipped:
-            items = [dict(zip(names, row)) for row in rows]  # noqa: B905 - sort keys may follow
-        else:
-            items = [dict(zip(names, pick(row), strict=True)) for row in rows]
-        if "custom_fields" in names:
+        items = self._plain_items(rows, fields, hidden) if fields is not None else None
+        if items is None:
+            return self._validated_items(rows, defs, hidden)
+        if "custom_fields" in fields and "custom_fields" not in hidden:
             if not defs.fields:  # nothing to show, whatever is stored
                 for item in items:
                     item["custom_fields"] = {}
@@ -518,6 +494,65 @@ class Records:
                         stored = json_loads(stored)
                     item["custom_fields"] = defs.present(stored)
         return items
+
+    def _plain_items(self, rows: list, fields: tuple[str, ...], hidden: frozenset[str]):
+        """Rows as dicts of the output's shown fields, for an output model orjson writes as
+        pydantic would (app/kit/output.py); None where the rows lack one of its fields."""
+        first = rows[0]
+        plan = self._render_plans.get(hidden)
+        if plan is None:
+            names = tuple(f for f in fields if f not in hidden)
+            plan = self._render_plans[hidden] = (names, frozenset(fields), _picker(names))
+        names, wanted, pick = plan
+        # Picked and zipped in C. Records whose columns begin with the fields (a list page's:
+        # see _output_columns) are zipped as they are; others picked by position.
+        if isinstance(first, dict):
+            if not first.keys() >= wanted:
+                return None
+            return [dict(zip(names, pick(row), strict=True)) for row in rows]
+        columns = tuple(first.keys())
+        if not wanted.issubset(columns):
+            return None
+        if columns[: len(names)] == names:
+            return [dict(zip(names, row)) for row in rows]  # noqa: B905 - sort keys may follow
+        pick = _picker(tuple(map(columns.index, names)))
+        return [dict(zip(names, pick(row), strict=True)) for row in rows]
+
+    def _validated_items(self, rows: list, defs, hidden: frozenset[str]) -> list[dict]:
+        """Rows through the output model (one with validators, serializers or aliases)."""
+        out, exclude = self.r.out, hidden or None
+        items = []
+        for row in rows:
+            if isinstance(row, dict) or hasattr(row, "keys"):
+                row = dict(row)
+                stored = row["custom_fields"]
+                if type(stored) is str:
+                    stored = json_loads(stored)
+                model = out.model_validate({**row, "custom_fields": defs.present(stored)})
+            else:
+                model = out.model_validate(row)
+                model.custom_fields = defs.present(row.custom_fields)  # type: ignore[attr-defined]
+            items.append(model.model_dump(mode="json", by_alias=True, exclude=exclude))
+        return items
+
+    async def respond(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        row: Any,
+        status_code: int = 200,
+        headers: dict | None = None,
+    ) -> Response:
+        """A record's response: its body as :meth:`dump` writes it for the principal, with its
+        ETag."""
+        (item,) = await self.dump(session, [row], self.hidden(principal))
+        version = row["version"] if isinstance(row, dict) or hasattr(row, "keys") else row.version
+        return Response(
+            output.to_json(item),
+            status_code=status_code,
+            media_type="application/json",
+            headers={"ETag": etag(version), **(headers or {})},
+        )
 
     async def read(
         self,
@@ -1024,23 +1059,22 @@ class HistoryEntry(BaseModel):
     changed_at: datetime
 
 
-def build_router(resource: Resource) -> APIRouter:
-    """The HTTP surface of a resource: `/api/v1/<name>` with the standard operations."""
-    REGISTRY[resource.name] = resource
-    if resource.parent is not None:
-        parent_name, column = resource.parent
-        follow_parent(
-            resource.model,
-            column,
-            lambda: (REGISTRY[parent_name].model, REGISTRY[parent_name].sharing),
-        )
-    records = Records(resource)
+# The standard operations of a resource, by route name; ``build_router(operations=...)``.
+OPERATIONS = frozenset(
+    ("list", "create", "get", "update", "delete", "restore", "history", "upsert")
+)
+
+
+def build_router(records: Records, *, operations: frozenset[str] = OPERATIONS) -> Router:
+    """The HTTP surface of a resource: `/api/v1/<name>` with the standard ``operations`` (a
+    domain that creates its records its own way leaves out ``create`` and adds its route)."""
+    unknown = operations - OPERATIONS
+    if unknown:
+        raise ValueError(f"unknown operations: {sorted(unknown)}")
+    resource = records.r
     r, tag, label = resource, resource.tag, resource.label
     router = Router(prefix=r.url, tags=[tag])
     read, write = f"{r.scope}:read", f"{r.scope}:write"
-    # Every object takes and shows its custom fields (app/customfields).
-    r.out = custom_fields.showing(r.out)
-    r.create, r.update = custom_fields.accepting(r.create), custom_fields.accepting(r.update)
     Out, Create, Update = r.out, r.create, r.update
     IfMatch = Annotated[str | None, Header(description="ETag from a previous read")]
     filter_doc = [
@@ -1057,34 +1091,16 @@ def build_router(resource: Resource) -> APIRouter:
 
     sortable_list = ", ".join((*r.sortable, "id"))
 
-    PageOut = Page[Out]
+    def op(name: str, method: str, path: str, **kw):
+        """Route an operation the resource has (else leave the endpoint unrouted)."""
+        if name not in operations:
+            return lambda endpoint: endpoint
+        return getattr(router, method)(path, name=name, **kw)
 
-    async def record_response(
-        session,
-        principal: Principal,
-        row,
-        status_code: int = 200,
-        headers: dict | None = None,
-    ) -> Response:
-        # Serialised here rather than by FastAPI, which would validate the model a second time
-        # (and put back the internal fields left out for partners).
-        rendered = await records.render(session, principal, [row])
-        if rendered is not None:
-            body, version = output.to_json(rendered[0]), row["version"]
-        else:
-            (record,) = await records.present(session, [row])
-            body = record.model_dump_json(by_alias=True, exclude=records.hidden(principal) or None)
-            version = record.version
-        return Response(
-            body,
-            status_code=status_code,
-            media_type="application/json",
-            headers={"ETag": etag(version), **(headers or {})},
-        )
-
-    @router.get(
+    @op(
+        "list",
+        "get",
         "",
-        name="list",
         summary=f"List {r.name.replace('-', ' ')}",
         response_model=Page[Out],
         responses=problem_responses(400, 401, 403, 422),
@@ -1115,21 +1131,14 @@ def build_router(resource: Resource) -> APIRouter:
             q=q,
             records=True,
         )
-        rendered = await records.render(session, principal, rows)
-        if rendered is not None:
-            body = output.to_json({"data": rendered, "next_cursor": nxt})
-            return Response(body, media_type="application/json")
-        rows = [dict(x) for x in rows]
-        page = PageOut(data=await records.present(session, rows), next_cursor=nxt)
-        hidden = records.hidden(principal)
-        exclude = {"data": {"__all__": hidden}} if hidden else None
-        return Response(
-            page.model_dump_json(by_alias=True, exclude=exclude), media_type="application/json"
-        )
+        data = await records.dump(session, rows, records.hidden(principal))
+        body = output.to_json({"data": data, "next_cursor": nxt})
+        return Response(body, media_type="application/json")
 
-    @router.post(
+    @op(
+        "create",
+        "post",
         "",
-        name="create",
         summary=f"Create a {label}",
         status_code=201,
         response_model=Out,
@@ -1144,11 +1153,12 @@ def build_router(resource: Resource) -> APIRouter:
         row = await records.create(session, principal, body, plain=True, alone=True)
         record_id = row["id"] if isinstance(row, dict) else row.id
         headers = {"Location": f"{r.url}/{record_id}"}
-        return await record_response(session, principal, row, 201, headers)
+        return await records.respond(session, principal, row, 201, headers)
 
-    @router.get(
+    @op(
+        "get",
+        "get",
         "/{record_id}",
-        name="get",
         summary=f"Get a {label}",
         response_model=Out,
         responses=problem_responses(401, 403, 404, 422),
@@ -1160,11 +1170,12 @@ def build_router(resource: Resource) -> APIRouter:
         record_id: uuid.UUID,
     ):
         row = await records.read(session, principal, record_id, records=True)
-        return await record_response(session, principal, row)
+        return await records.respond(session, principal, row)
 
-    @router.patch(
+    @op(
+        "update",
+        "patch",
         "/{record_id}",
-        name="update",
         summary=f"Update a {label}",
         response_model=Out,
         responses=problem_responses(400, 401, 403, 404, 409, 412, 422),
@@ -1179,11 +1190,12 @@ def build_router(resource: Resource) -> APIRouter:
     ):
         """Change some fields. Send `If-Match` with the ETag you read to refuse lost updates."""
         row = await records.update(session, principal, record_id, body, if_match)
-        return await record_response(session, principal, row)
+        return await records.respond(session, principal, row)
 
-    @router.delete(
+    @op(
+        "delete",
+        "delete",
         "/{record_id}",
-        name="delete",
         summary=f"Delete a {label} (to the recycle bin)",
         status_code=204,
         responses=problem_responses(401, 403, 404, 409, 412),
@@ -1197,9 +1209,10 @@ def build_router(resource: Resource) -> APIRouter:
     ) -> None:
         await records.delete(session, principal, record_id, if_match)
 
-    @router.post(
+    @op(
+        "restore",
+        "post",
         "/{record_id}/restore",
-        name="restore",
         summary=f"Restore a deleted {label}",
         response_model=Out,
         responses=problem_responses(401, 403, 404, 409),
@@ -1211,11 +1224,12 @@ def build_router(resource: Resource) -> APIRouter:
         record_id: uuid.UUID,
     ):
         row = await records.restore(session, principal, record_id)
-        return await record_response(session, principal, row)
+        return await records.respond(session, principal, row)
 
-    @router.get(
+    @op(
+        "history",
+        "get",
         "/{record_id}/history",
-        name="history",
         summary=f"Field history of a {label}",
         response_model=Page[HistoryEntry],
         responses=problem_responses(401, 403, 404, 422),
@@ -1235,9 +1249,10 @@ def build_router(resource: Resource) -> APIRouter:
 
     if hasattr(r.model, "external_id"):
 
-        @router.put(
+        @op(
+            "upsert",
+            "put",
             "/by-external-id/{external_id}",
-            name="upsert",
             summary=f"Create or update a {label} by external id",
             response_model=Out,
             responses={201: {"description": "Created"}, **problem_responses(401, 403, 409, 422)},
@@ -1252,10 +1267,9 @@ def build_router(resource: Resource) -> APIRouter:
             """For systems that sync with their own ids: creates the record (201) when no record
             has this `external_id`, updates it (200) when one does."""
             row, created = await records.upsert(session, principal, external_id, body)
-            return await record_response(session, principal, row, 201 if created else 200)
+            return await records.respond(session, principal, row, 201 if created else 200)
 
-    router.records = records  # type: ignore[attr-defined]
     return router
 
 
-__all__ = ["REGISTRY", "Cascade", "Records", "Resource", "build_router", "invalid"]
+__all__ = ["OPERATIONS", "REGISTRY", "Cascade", "Records", "Resource", "build_router", "invalid"]

@@ -12,10 +12,11 @@ from app.kit import errors
 from app.kit.db import Session
 from app.kit.errors import AppError, problem_responses
 from app.kit.lean import lean
+from app.kit.resource import build_router
 from app.leads import schemas, service
-from app.leads.resource import records, resource, router
+from app.leads.repository import records
 
-__all__ = ["records", "resource", "router"]
+router = build_router(records)
 
 
 @router.post(

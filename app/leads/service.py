@@ -14,21 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import events
 from app.accounts import schemas as account_schemas
-from app.accounts.router import records as accounts
+from app.accounts.repository import records as accounts
 from app.auth.principal import Principal
 from app.contacts import schemas as contact_schemas
-from app.contacts.router import records as contacts
+from app.contacts.repository import records as contacts
 from app.kit import clock
 from app.kit.db import Prepared
 from app.kit.errors import AppError, InvalidStateTransition
 from app.kit.ids import new_id
 from app.kit.resource import invalid
-from app.leads.resource import records as leads
+from app.leads.repository import records as leads
 from app.leads.schemas import Lead as LeadSchema
 from app.leads.schemas import LeadBulkConvertItem, LeadConvert, LeadConvertResult
 from app.models import CampaignMember, Contact, Event, Lead, Task
 from app.opportunities import schemas as opportunity_schemas
-from app.opportunities.router import records as opportunities
+from app.opportunities.repository import records as opportunities
 from app.picklists.cache import picklists
 
 OPEN_TASK_STATUSES = ("Not Started", "In Progress", "Waiting on someone else", "Deferred")

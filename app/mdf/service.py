@@ -22,10 +22,10 @@ from app.auth.principal import Principal
 from app.kit import clock
 from app.kit.errors import Conflict, InvalidStateTransition
 from app.kit.resource import invalid
+from app.kit.workflow import Notice, Workflow
 from app.mdf import policies, schemas
-from app.mdf.resource import budgets, claims, requests
-from app.models import Account, FundClaim, FundRequest, MdfBudget
-from app.notifications.service import notify
+from app.mdf.repository import budgets, claims, requests
+from app.models import Account, FundRequest, MdfBudget
 
 for _label in ("fund_request", "fund_claim"):
     for _verb in ("submitted", "approved", "rejected"):
@@ -49,64 +49,61 @@ def _live(row: Any, label: str) -> Any:
     return row
 
 
-async def _tell_channel_manager(
-    session: AsyncSession, partner_account_id: uuid.UUID, what: str, row: Any, url: str
-) -> None:
-    account = await session.get(Account, partner_account_id)
-    if account is not None and account.channel_manager_id is not None:
-        await notify(
-            session,
-            account.channel_manager_id,
-            kind=f"{what}.submitted",
-            title=f"{account.name} submitted a {what.replace('_', ' ')}: {row.title}",
-            link=f"{url}/{row.id}",
-            object_type=f"{what}s",
-            record_id=row.id,
-        )
+async def _to_channel_manager(session: AsyncSession, row: Any, what: str) -> Notice:
+    """A notice of a submission to the partner's channel manager (nobody, if it has none)."""
+    account = await session.get(Account, row.partner_account_id)
+    cm = account.channel_manager_id if account is not None else None
+    name = account.name if account is not None else ""
+    title = f"{name} submitted a {what.replace('_', ' ')}: {row.title}"
+    return Notice(cm, f"{what}.submitted", title)
 
 
-async def _tell_owner(session: AsyncSession, row: Any, what: str, verb: str, url: str) -> None:
-    await notify(
-        session,
-        row.owner_id,
-        kind=f"{what}.{verb}",
-        title=f"Your {what.replace('_', ' ')} '{row.title}' was {verb}",
-        body=row.rejection_reason or "",
-        link=f"{url}/{row.id}",
-        object_type=f"{what}s",
-        record_id=row.id,
-    )
+def _to_owner(row: Any, what: str, verb: str, reason: str | None = None) -> Notice:
+    title = f"Your {what.replace('_', ' ')} '{row.title}' was {verb}"
+    return Notice(row.owner_id, f"{what}.{verb}", title, reason or "")
 
 
-async def _emit(session, principal, what: str, verb: str, row: Any, **data: Any) -> None:
-    await events.emit(
-        session,
-        f"{what}.{verb}",
-        f"{what}s",
-        row.id,
-        {k: str(v) for k, v in data.items() if v is not None},
-        actor_id=principal.user_id,
-    )
+def _payload(row: Any, data: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) for k, v in data.items() if v is not None}
+
+
+request_flow = Workflow(
+    requests,
+    "fund_request",
+    may=policies.may,
+    target=lambda action, status: policies.target(
+        policies.REQUEST_TRANSITIONS, action, status, "fund request"
+    ),
+    payload=_payload,
+)
+claim_flow = Workflow(
+    claims,
+    "fund_claim",
+    may=policies.may,
+    target=lambda action, status: policies.target(
+        policies.CLAIM_TRANSITIONS, action, status, "fund claim"
+    ),
+    payload=_payload,
+)
 
 
 # --- fund requests -----------------------------------------------------------------------------
 
 
-async def _request_step(session, principal: Principal, record_id: uuid.UUID, action: str):
-    policies.may(principal, action)
-    row: FundRequest = await requests.lock_for_write(session, principal, record_id)
-    to = policies.target(policies.REQUEST_TRANSITIONS, action, row.status, "fund request")
-    return row, to
-
-
 async def submit_request(session: AsyncSession, principal: Principal, record_id: uuid.UUID):
-    row, to = await _request_step(session, principal, record_id, "submit")
-    await requests.change(session, principal, row, {"status": to, "submitted_at": clock.now()})
-    await _emit(session, principal, "fund_request", "submitted", row, amount=row.requested_amount)
-    await _tell_channel_manager(
-        session, row.partner_account_id, "fund_request", row, requests.r.url
+    """A draft goes to the vendor for a decision; the partner's channel manager is notified.
+    It can no longer be changed."""
+    row, to = await request_flow.lock(session, principal, record_id, "submit")
+    notice = await _to_channel_manager(session, row, "fund_request")
+    return await request_flow.step(
+        session,
+        principal,
+        row,
+        {"status": to, "submitted_at": clock.now()},
+        "submitted",
+        {"amount": row.requested_amount},
+        [notice],
     )
-    return row
 
 
 async def approve_request(
@@ -115,7 +112,10 @@ async def approve_request(
     record_id: uuid.UUID,
     body: schemas.FundRequestApprove,
 ):
-    row, to = await _request_step(session, principal, record_id, "approve")
+    """The vendor approves a submitted request, for the requested amount or less
+    (`approved_amount`). The budget's approved requests never exceed its amount: an approval
+    that would is a 409 `budget_exceeded` naming what is left. Partners cannot approve (403)."""
+    row, to = await request_flow.lock(session, principal, record_id, "approve")
     amount = body.approved_amount if body.approved_amount is not None else row.requested_amount
     if amount > row.requested_amount:
         raise invalid(
@@ -135,7 +135,7 @@ async def approve_request(
     await budgets.change(
         session, principal, budget, {"approved_amount": budget.approved_amount + amount}
     )
-    await requests.change(
+    return await request_flow.step(
         session,
         principal,
         row,
@@ -145,17 +145,18 @@ async def approve_request(
             "decided_at": clock.now(),
             "decided_by": principal.user_id,
         },
+        "approved",
+        {"amount": amount},
+        [_to_owner(row, "fund_request", "approved")],
     )
-    await _emit(session, principal, "fund_request", "approved", row, amount=amount)
-    await _tell_owner(session, row, "fund_request", "approved", requests.r.url)
-    return row
 
 
 async def reject_request(
     session: AsyncSession, principal: Principal, record_id: uuid.UUID, body: schemas.Rejection
 ):
-    row, to = await _request_step(session, principal, record_id, "reject")
-    await requests.change(
+    """The vendor rejects a submitted request with a reason, which the requester is told."""
+    row, to = await request_flow.lock(session, principal, record_id, "reject")
+    return await request_flow.step(
         session,
         principal,
         row,
@@ -165,19 +166,16 @@ async def reject_request(
             "decided_at": clock.now(),
             "decided_by": principal.user_id,
         },
+        "rejected",
+        notices=[_to_owner(row, "fund_request", "rejected", body.reason)],
     )
-    await _emit(session, principal, "fund_request", "rejected", row)
-    await _tell_owner(session, row, "fund_request", "rejected", requests.r.url)
-    return row
 
 
 # --- fund claims ---------------------------------------------------------------------------
 
 
 async def _claim_step(session, principal: Principal, record_id: uuid.UUID, action: str):
-    policies.may(principal, action)
-    row: FundClaim = await claims.lock_for_write(session, principal, record_id)
-    to = policies.target(policies.CLAIM_TRANSITIONS, action, row.status, "fund claim")
+    row, to = await claim_flow.lock(session, principal, record_id, action)
     request: FundRequest = _live(
         await _locked(session, FundRequest, row.request_id), "fund request"
     )
@@ -185,6 +183,9 @@ async def _claim_step(session, principal: Principal, record_id: uuid.UUID, actio
 
 
 async def submit_claim(session: AsyncSession, principal: Principal, record_id: uuid.UUID):
+    """A draft claim with its proof of performance goes to the vendor. Its amount is then
+    reserved on the request: the claims of a request never exceed its approved amount (409
+    `request_amount_exceeded` otherwise)."""
     row, to, request = await _claim_step(session, principal, record_id, "submit")
     if not row.proof_of_performance:
         raise invalid(
@@ -201,32 +202,43 @@ async def submit_claim(session: AsyncSession, principal: Principal, record_id: u
     await requests.change(
         session, principal, request, {"claimed_amount": request.claimed_amount + row.amount}
     )
-    await claims.change(session, principal, row, {"status": to, "submitted_at": clock.now()})
-    await _emit(session, principal, "fund_claim", "submitted", row, amount=row.amount)
-    await _tell_channel_manager(session, row.partner_account_id, "fund_claim", row, claims.r.url)
-    return row
+    notice = await _to_channel_manager(session, row, "fund_claim")
+    return await claim_flow.step(
+        session,
+        principal,
+        row,
+        {"status": to, "submitted_at": clock.now()},
+        "submitted",
+        {"amount": row.amount},
+        [notice],
+    )
 
 
 async def approve_claim(session: AsyncSession, principal: Principal, record_id: uuid.UUID):
+    """The vendor accepts the proof of performance of a submitted claim."""
     row, to, _ = await _claim_step(session, principal, record_id, "approve")
     now = clock.now()
-    await claims.change(
-        session, principal, row, {"status": to, "decided_at": now, "decided_by": principal.user_id}
+    return await claim_flow.step(
+        session,
+        principal,
+        row,
+        {"status": to, "decided_at": now, "decided_by": principal.user_id},
+        "approved",
+        {"amount": row.amount},
+        [_to_owner(row, "fund_claim", "approved")],
     )
-    await _emit(session, principal, "fund_claim", "approved", row, amount=row.amount)
-    await _tell_owner(session, row, "fund_claim", "approved", claims.r.url)
-    return row
 
 
 async def reject_claim(
     session: AsyncSession, principal: Principal, record_id: uuid.UUID, body: schemas.Rejection
 ):
+    """The vendor rejects a submitted claim with a reason; its amount can be claimed again."""
     row, to, request = await _claim_step(session, principal, record_id, "reject")
     # A rejected claim gives its amount back to the request.
     await requests.change(
         session, principal, request, {"claimed_amount": request.claimed_amount - row.amount}
     )
-    await claims.change(
+    return await claim_flow.step(
         session,
         principal,
         row,
@@ -236,25 +248,25 @@ async def reject_claim(
             "decided_at": clock.now(),
             "decided_by": principal.user_id,
         },
+        "rejected",
+        notices=[_to_owner(row, "fund_claim", "rejected", body.reason)],
     )
-    await _emit(session, principal, "fund_claim", "rejected", row)
-    await _tell_owner(session, row, "fund_claim", "rejected", claims.r.url)
-    return row
 
 
 async def pay_claim(
     session: AsyncSession, principal: Principal, record_id: uuid.UUID, body: schemas.FundClaimPay
 ):
+    """The vendor records the payment of an approved claim (optionally with its reference)."""
     row, to, request = await _claim_step(session, principal, record_id, "pay")
     await requests.change(
         session, principal, request, {"paid_amount": request.paid_amount + row.amount}
     )
-    await claims.change(
+    return await claim_flow.step(
         session,
         principal,
         row,
         {"status": to, "paid_at": clock.now(), "payment_reference": body.payment_reference},
+        "paid",
+        {"amount": row.amount},
+        [_to_owner(row, "fund_claim", "paid")],
     )
-    await _emit(session, principal, "fund_claim", "paid", row, amount=row.amount)
-    await _tell_owner(session, row, "fund_claim", "paid", claims.r.url)
-    return row

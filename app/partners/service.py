@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import is_partner
-from app.accounts.router import records as accounts
+from app.accounts.repository import records as accounts
 from app.admin import schemas as admin_schemas
 from app.admin import service as admin_service
 from app.auth import scopes as scope_catalog
 from app.auth.principal import Principal, PrincipalKind
 from app.contacts import schemas as contact_schemas
-from app.contacts.router import records as contacts
+from app.contacts.repository import records as contacts
 from app.kit import clock, filtering
 from app.kit.errors import Conflict, Forbidden, InvalidStateTransition, NotFound
 from app.kit.pagination import PageParams, by_id, page_of

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from app.auth.principal import CurrentPrincipal, Principal, require
 from app.cases import service as case_service
-from app.cases.resource import cases
+from app.cases.repository import cases
 from app.kit.db import Session
 from app.kit.errors import NotFound, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor

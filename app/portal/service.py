@@ -22,9 +22,9 @@ from app.auth.secrets import hash_password, verify_password
 from app.cases import escalation, policies
 from app.cases import schemas as case_schemas
 from app.cases import service as case_service
-from app.cases.resource import cases
+from app.cases.repository import cases
 from app.config import Settings
-from app.contacts.router import records as contacts
+from app.contacts.repository import records as contacts
 from app.contacts.schemas import ContactCreate
 from app.email.service import queue_notice
 from app.email.tracking import signing_key

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app import events
 from app.cases import policies
-from app.cases.resource import cases
+from app.cases.repository import cases
 from app.email.tracking import signing_key
 from app.kit import clock
 from app.kit.db import Session

@@ -11,10 +11,11 @@ from fastapi import Query
 from app.auth.principal import Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
+from app.kit.resource import build_router
 from app.kit.routing import Router
 from app.scorecards import schemas, service
 from app.scorecards.kpis import KPIS
-from app.scorecards.service import plans_router
+from app.scorecards.repository import plans
 
 __all__ = ["kpis_router", "plans_router", "scorecards_router"]
 
@@ -22,6 +23,7 @@ Reader = Annotated[Principal, require("partners:read")]
 
 scorecards_router = Router(prefix="/api/v1/partners", tags=["partners"])
 kpis_router = Router(prefix="/api/v1/kpis", tags=["kpis"])
+plans_router = build_router(plans)
 
 
 @scorecards_router.get(

@@ -10,12 +10,15 @@ from app.auth.principal import Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import PageParams, page_params
+from app.kit.resource import build_router
 from app.kit.routing import Router
 from app.models.solutions import SolutionStatus
 from app.solutions import schemas, service
-from app.solutions.resource import resource, router, solutions
+from app.solutions.repository import solutions
 
-__all__ = ["categories_router", "resource", "router", "routers", "search_router"]
+__all__ = ["categories_router", "router", "routers", "search_router"]
+
+router = build_router(solutions)
 
 Reader = Annotated[Principal, require("solutions:read")]
 Writer = Annotated[Principal, require("solutions:write")]
@@ -85,12 +88,6 @@ async def suggest(session: Session, principal: Reader, body: schemas.SolutionSug
     )
 
 
-async def _out(session, row, response: Response) -> schemas.Solution:
-    (body,) = await solutions.present(session, [row])
-    response.headers["ETag"] = f'"{row.version}"'
-    return body  # type: ignore[return-value]
-
-
 @router.post(
     "/{record_id}/review",
     name="review",
@@ -101,7 +98,7 @@ async def _out(session, row, response: Response) -> schemas.Solution:
 async def review(session: Session, principal: Writer, record_id: uuid.UUID, response: Response):
     """A draft has been checked and is ready to publish."""
     row = await service.transition(session, principal, record_id, "review")
-    return await _out(session, row, response)
+    return await solutions.respond(session, principal, row)
 
 
 @router.post(
@@ -116,7 +113,7 @@ async def publish(session: Session, principal: Writer, record_id: uuid.UUID, res
     suggested on cases and, when `is_public`, visible to partners and portal users. A solution
     that is already published is a 409."""
     row = await service.transition(session, principal, record_id, "publish")
-    return await _out(session, row, response)
+    return await solutions.respond(session, principal, row)
 
 
 @router.post(
@@ -130,7 +127,7 @@ async def archive(session: Session, principal: Writer, record_id: uuid.UUID, res
     """A published solution is withdrawn: no longer suggested nor shown outside the company.
     It can be published again. Only published solutions can be archived (409 otherwise)."""
     row = await service.transition(session, principal, record_id, "archive")
-    return await _out(session, row, response)
+    return await solutions.respond(session, principal, row)
 
 
 # --- categories ----------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from app.kit.pagination import PageParams, by_id, decode_cursor, encode_cursor, 
 from app.kit.resource import invalid
 from app.models.solutions import Solution, SolutionCategory, SolutionStatus
 from app.solutions import policies, schemas
-from app.solutions.resource import solutions
+from app.solutions.repository import solutions
 
 for _verb in ("reviewed", "published", "archived"):
     events.declare(f"solution.{_verb}", f"A solution was {_verb}")

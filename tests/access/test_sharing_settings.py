@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 
 from app.auth.principal import Principal, PrincipalKind
-from app.leads.resource import records as leads
+from app.leads.repository import records as leads
 from app.models import Lead, SharingSetting
 from tests.factories import make_user, post_ok, user_token
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing, publish_externally
 from app.auth.principal import Principal
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Records, Resource, invalid
 from app.models.solutions import Solution, SolutionCategory, SolutionStatus
 from app.solutions import schemas
 
@@ -56,5 +56,4 @@ resource = Resource(
     required=("title", "body", "is_public", "language"),
     validate=validate,
 )
-router = build_router(resource)
-solutions: Records = router.records
+solutions = Records(resource)

@@ -8,7 +8,7 @@ from app.access import Sharing
 from app.activities.cascades import activities_of
 from app.auth.principal import Principal
 from app.kit.errors import InvalidStateTransition
-from app.kit.resource import Cascade, Records, Resource, build_router
+from app.kit.resource import Cascade, Records, Resource
 from app.leads import schemas
 from app.models import Lead
 
@@ -59,5 +59,4 @@ resource = Resource(
     internal_fields=("score",),
     children=(Cascade("campaign-members", "lead_id"), *activities_of("lead", person=True)),
 )
-router = build_router(resource)
-records: Records = router.records
+records = Records(resource)

@@ -16,13 +16,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing, is_partner
-from app.accounts.router import records as accounts
+from app.accounts.repository import records as accounts
 from app.auth.principal import Principal, PrincipalKind
 from app.cases import escalation, policies, routing, schemas
-from app.contacts.router import records as contacts
+from app.contacts.repository import records as contacts
 from app.kit import clock
 from app.kit.errors import Forbidden
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Records, Resource, invalid
 from app.models import (
     BusinessHours,
     Case,
@@ -179,8 +179,7 @@ case_resource = Resource(
     after_write=after_case_write,
     portal_fields=PORTAL_FIELDS,
 )
-cases_router = build_router(case_resource)
-cases: Records = cases_router.records
+cases = Records(case_resource)
 
 
 # --- configuration objects (administrators) ---------------------------------------------------
@@ -241,8 +240,7 @@ queue_resource = Resource(
     validate=validate_queue,
     scope_name="cases",
 )
-queues_router = build_router(queue_resource)
-queues: Records = queues_router.records
+queues = Records(queue_resource)
 
 
 async def validate_business_hours(
@@ -275,8 +273,7 @@ business_hours_resource = Resource(
     validate=validate_business_hours,
     scope_name="cases",
 )
-business_hours_router = build_router(business_hours_resource)
-business_hours: Records = business_hours_router.records
+business_hours = Records(business_hours_resource)
 
 
 async def _deactivate_others(session: AsyncSession, model, keep: uuid.UUID | None) -> None:
@@ -391,7 +388,7 @@ assignment_rule_resource = Resource(
     validate=validate_assignment_rule,
     scope_name="cases",
 )
-assignment_rules_router = build_router(assignment_rule_resource)
+assignment_rules = Records(assignment_rule_resource)
 
 escalation_rule_resource = Resource(
     name="case-escalation-rules",
@@ -408,4 +405,4 @@ escalation_rule_resource = Resource(
     after_write=after_escalation_rule_write,
     scope_name="cases",
 )
-escalation_rules_router = build_router(escalation_rule_resource)
+escalation_rules = Records(escalation_rule_resource)

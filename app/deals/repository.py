@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import Sharing
 from app.auth.principal import Principal
 from app.deals import matching, policies, schemas
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Records, Resource, invalid
 from app.models import DealRegistration
-from app.products.router import products
+from app.products.repository import products
 
 
 async def validate(
@@ -74,5 +74,4 @@ resource = Resource(
     # Which other registration it collides with is the vendor's to see, not the partner's.
     internal_fields=("conflict_of_id",),
 )
-router = build_router(resource)
-records: Records = router.records  # type: ignore[attr-defined]
+records = Records(resource)

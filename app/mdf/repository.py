@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Sharing, is_partner
 from app.auth.principal import Principal
-from app.campaigns.router import campaigns
+from app.campaigns.repository import campaigns
 from app.kit.errors import Forbidden
-from app.kit.resource import Records, Resource, build_router, invalid
+from app.kit.resource import Records, Resource, invalid
 from app.mdf import policies, schemas
 from app.models import MdfBudget
 from app.models.mdf import FundClaim, FundRequest, FundRequestStatus
@@ -182,9 +182,6 @@ claims_resource = Resource(
     validate=validate_claim,
 )
 
-budgets_router = build_router(budgets_resource)
-requests_router = build_router(requests_resource)
-claims_router = build_router(claims_resource)
-budgets: Records = budgets_router.records
-requests: Records = requests_router.records
-claims: Records = claims_router.records
+budgets = Records(budgets_resource)
+requests = Records(requests_resource)
+claims = Records(claims_resource)
