@@ -57,32 +57,6 @@ def readable_mass_emails(principal: Principal) -> ColumnElement[bool]:
     return MassEmail.created_by == principal.user_id
 
 
-async def _present(session: AsyncSession, messages: list[EmailMessage]) -> list[schemas.Email]:
-    clicks: dict[uuid.UUID, list[EmailClick]] = {}
-    ids = [m.id for m in messages if m.click_count]
-    if ids:
-        rows = await session.scalars(
-            select(EmailClick)
-            .where(EmailClick.message_id.in_(ids))
-            .order_by(EmailClick.message_id, EmailClick.count.desc(), EmailClick.url)
-        )
-        for c in rows:
-            clicks.setdefault(c.message_id, []).append(c)
-    out = []
-    for m in messages:
-        tracking = schemas.Tracking(
-            first_opened_at=m.first_opened_at,
-            last_opened_at=m.last_opened_at,
-            open_count=m.open_count,
-            first_clicked_at=m.first_clicked_at,
-            click_count=m.click_count,
-            clicks=[schemas.EmailClickOut.model_validate(c) for c in clicks.get(m.id, [])],
-        )
-        fields = {k: getattr(m, k) for k in schemas.Email.model_fields if k != "tracking"}
-        out.append(schemas.Email(**fields, tracking=tracking))
-    return out
-
-
 async def _one(session: AsyncSession, principal: Principal, message_id: uuid.UUID):
     msg = await session.scalar(
         select(EmailMessage).where(EmailMessage.id == message_id, readable_messages(principal))
@@ -123,7 +97,7 @@ async def send(
     msg = await service.send(
         session, principal, request.app.state.settings, body, body.related_type, body.related_id
     )
-    return _accepted((await _present(session, [msg]))[0])
+    return _accepted((await service.present_messages(session, [msg]))[0])
 
 
 def _send_from(kind: str, plural: str):
@@ -137,7 +111,7 @@ def _send_from(kind: str, plural: str):
         msg = await service.send(
             session, principal, request.app.state.settings, body, kind, record_id
         )
-        return _accepted((await _present(session, [msg]))[0])
+        return _accepted((await service.present_messages(session, [msg]))[0])
 
     send_from_record.__doc__ = (
         f"Queue an email to the {kind} (its email address unless `to` is given), from a "
@@ -223,7 +197,7 @@ async def list_emails(
     if len(rows) > limit:
         rows = rows[:limit]
         nxt = encode_cursor([str(rows[-1].id)])
-    return Page[schemas.Email](data=await _present(session, rows), next_cursor=nxt)
+    return Page[schemas.Email](data=await service.present_messages(session, rows), next_cursor=nxt)
 
 
 @router.get(
@@ -240,7 +214,9 @@ async def get_email(
 ):
     """Its status (queued, sent, failed and why), content as rendered, and tracking: opens
     (first, last, count) and clicks per link."""
-    return (await _present(session, [await _one(session, principal, message_id)]))[0]
+    return (await service.present_messages(session, [await _one(session, principal, message_id)]))[
+        0
+    ]
 
 
 # --- mass email ------------------------------------------------------------------------------

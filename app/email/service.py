@@ -25,7 +25,7 @@ from app.kit import clock
 from app.kit.errors import NotFound, ValidationFailed
 from app.kit.ids import new_id
 from app.kit.resource import invalid
-from app.models import CampaignMember, Contact, EmailMessage, Lead, MassEmail
+from app.models import CampaignMember, Contact, EmailClick, EmailMessage, Lead, MassEmail
 
 SEND_TASK = "email.send"
 PEOPLE = {"lead": (Lead, CampaignMember.lead_id), "contact": (Contact, CampaignMember.contact_id)}
@@ -340,3 +340,32 @@ async def mass_send(
 
 
 __all__ = ["SEND_TASK", "campaign_recipients", "list_recipients", "mass_send", "send"]
+
+
+async def present_messages(
+    session: AsyncSession, messages: list[EmailMessage]
+) -> list[schemas.Email]:
+    """Sent emails as the API shows them, with their tracking and clicks."""
+    clicks: dict[uuid.UUID, list[EmailClick]] = {}
+    ids = [m.id for m in messages if m.click_count]
+    if ids:
+        rows = await session.scalars(
+            select(EmailClick)
+            .where(EmailClick.message_id.in_(ids))
+            .order_by(EmailClick.message_id, EmailClick.count.desc(), EmailClick.url)
+        )
+        for c in rows:
+            clicks.setdefault(c.message_id, []).append(c)
+    out = []
+    for m in messages:
+        tracking = schemas.Tracking(
+            first_opened_at=m.first_opened_at,
+            last_opened_at=m.last_opened_at,
+            open_count=m.open_count,
+            first_clicked_at=m.first_clicked_at,
+            click_count=m.click_count,
+            clicks=[schemas.EmailClickOut.model_validate(c) for c in clicks.get(m.id, [])],
+        )
+        fields = {k: getattr(m, k) for k in schemas.Email.model_fields if k != "tracking"}
+        out.append(schemas.Email(**fields, tracking=tracking))
+    return out

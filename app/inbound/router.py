@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from app.auth.principal import Principal, require
 from app.email import schemas as email_schemas
-from app.email.router import _accepted, _present
+from app.email import service as email_service
 from app.inbound import mime, schemas, service, threading
 from app.kit.db import Session
 from app.kit.errors import (
@@ -287,7 +287,13 @@ async def send_email(
     msg = await service.send_from_case(
         session, principal, request.app.state.settings, record_id, body
     )
-    return _accepted((await _present(session, [msg]))[0])
+    (sent,) = await email_service.present_messages(session, [msg])
+    return Response(
+        sent.model_dump_json(),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": f"/api/v1/emails/{sent.id}"},
+    )
 
 
 @case_router.get(

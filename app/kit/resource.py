@@ -124,6 +124,8 @@ class Resource:
 
 
 REGISTRY: dict[str, Resource] = {}
+# The one Records of each resource, by name (made in the domain's repository.py).
+RECORDS: dict[str, "Records"] = {}
 # session.info key: (resource name, id) of the records created in the session's transaction.
 _CREATED = "accord.created"
 
@@ -270,7 +272,10 @@ class Records:
     """The data operations of one resource; every path applies record access."""
 
     def __init__(self, resource: Resource) -> None:
+        if resource.name in RECORDS:
+            raise ValueError(f"{resource.name} has its Records already: use RECORDS[name]")
         REGISTRY[resource.name] = resource
+        RECORDS[resource.name] = self
         if resource.parent is not None:
             parent_name, column = resource.parent
             follow_parent(
@@ -1272,4 +1277,13 @@ def build_router(records: Records, *, operations: frozenset[str] = OPERATIONS) -
     return router
 
 
-__all__ = ["OPERATIONS", "REGISTRY", "Cascade", "Records", "Resource", "build_router", "invalid"]
+__all__ = [
+    "OPERATIONS",
+    "RECORDS",
+    "REGISTRY",
+    "Cascade",
+    "Records",
+    "Resource",
+    "build_router",
+    "invalid",
+]

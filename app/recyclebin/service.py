@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.kit import clock, recycle
 from app.kit.errors import BadRequest, InsufficientScope, NotFound
 from app.kit.pagination import PageParams, decode_cursor, encode_cursor
-from app.kit.resource import REGISTRY, Records, Resource
+from app.kit.resource import RECORDS, REGISTRY, Resource
 
 
 def _title(model):
@@ -106,13 +106,7 @@ async def purge_one(
     resource = resource_for(object_type)
     if f"{resource.scope}:write" not in principal.scopes:
         raise InsufficientScope(f"{resource.scope}:write")
-    records = _records.get(resource.name)
-    if records is None:
-        records = _records[resource.name] = Records(resource)
-    return await records.purge(session, principal, record_id, limit=batch_size)
-
-
-_records: dict[str, Records] = {}
+    return await RECORDS[resource.name].purge(session, principal, record_id, limit=batch_size)
 
 
 async def purge_expired(
