@@ -1,6 +1,7 @@
 """Tasks, events and notes, through the resource machinery. Each is owned (a task's owner is its
 assignee) and private; what it is attached to must be a record the caller can see."""
 
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,14 +80,17 @@ async def validate_note(
 
 
 _RELATED = ("what_type", "what_id", "who_type", "who_id")
+_STAMPS = ("owner_id", "created_at", "updated_at")
 
-tasks_resource = Resource(
+# What tasks, events and notes share: private to their owners, under the `activities` scopes.
+_activity_resource = partial(Resource, sharing=Sharing.private, scope_name="activities")
+
+tasks_resource = _activity_resource(
     name="tasks",
     model=Task,
     out=schemas.Task,
     create=schemas.TaskCreate,
     update=schemas.TaskUpdate,
-    sharing=Sharing.private,
     filterable=(
         "subject",
         "subtype",
@@ -95,59 +99,42 @@ tasks_resource = Resource(
         "due_date",
         "is_closed",
         *_RELATED,
-        "owner_id",
-        "created_at",
-        "updated_at",
+        *_STAMPS,
     ),
     sortable=("subject", "status", "priority", "due_date", "created_at", "updated_at"),
     searchable=("subject",),
     label="task",
     required=("subject", "status", "priority"),
     validate=validate_task,
-    scope_name="activities",
 )
 tasks = Records(tasks_resource)
 
-events_resource = Resource(
+events_resource = _activity_resource(
     name="events",
     model=Event,
     out=schemas.Event,
     create=schemas.EventCreate,
     update=schemas.EventUpdate,
-    sharing=Sharing.private,
-    filterable=(
-        "subject",
-        "start_at",
-        "end_at",
-        "is_all_day",
-        "location",
-        *_RELATED,
-        "owner_id",
-        "created_at",
-        "updated_at",
-    ),
+    filterable=("subject", "start_at", "end_at", "is_all_day", "location", *_RELATED, *_STAMPS),
     sortable=("subject", "start_at", "end_at", "created_at", "updated_at"),
     searchable=("subject", "location"),
     label="event",
     required=("subject", "start_at", "end_at", "is_all_day"),
     validate=validate_event,
-    scope_name="activities",
 )
 events = Records(events_resource)
 
-notes_resource = Resource(
+notes_resource = _activity_resource(
     name="notes",
     model=Note,
     out=schemas.Note,
     create=schemas.NoteCreate,
     update=schemas.NoteUpdate,
-    sharing=Sharing.private,
-    filterable=("title", "parent_type", "parent_id", "owner_id", "created_at", "updated_at"),
+    filterable=("title", "parent_type", "parent_id", *_STAMPS),
     sortable=("title", "created_at", "updated_at"),
     searchable=("title", "body"),
     label="note",
     required=("title",),
     validate=validate_note,
-    scope_name="activities",
 )
 notes = Records(notes_resource)

@@ -10,11 +10,16 @@ from app.auth.principal import CurrentPrincipal, Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routes import Routes
 from app.kit.routing import Router
 from app.models import User
 
 ERRORS = problem_responses(401, 403, 422)
 ITEM_ERRORS = problem_responses(401, 403, 404, 422)
+CONFLICT_ERRORS = {**ERRORS, **problem_responses(409)}
+ITEM_CONFLICT_ERRORS = {**ITEM_ERRORS, **problem_responses(409)}
+READ = [require("users:read")]
+ADMIN = [require("admin")]
 
 users = Router(prefix="/api/v1/users", tags=["users"])
 roles = Router(prefix="/api/v1/roles", tags=["roles"])
@@ -26,6 +31,10 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 # --- users -------------------------------------------------------------------------------
 
+user_routes = Routes(
+    users, response_model=schemas.UserOut, responses=ITEM_ERRORS, dependencies=ADMIN
+)
+
 
 @users.get(
     "",
@@ -33,7 +42,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
     summary="List users",
     response_model=Page[schemas.UserOut],
     responses=ERRORS,
-    dependencies=[require("users:read")],
+    dependencies=READ,
 )
 async def list_users(
     session: Session,
@@ -46,39 +55,21 @@ async def list_users(
     return {"data": rows, "next_cursor": cursor}
 
 
-@users.post(
-    "",
-    name="create",
-    summary="Create a user",
-    status_code=201,
-    response_model=schemas.UserOut,
-    responses={**ERRORS, **problem_responses(409)},
-    dependencies=[require("admin")],
+@user_routes.post(
+    "", name="create", summary="Create a user", status_code=201, responses=CONFLICT_ERRORS
 )
 async def create_user(session: Session, body: schemas.UserCreate):
     """Create an internal, partner or portal user. The password is hashed with argon2id."""
     return await service.create_user(session, body)
 
 
-@users.get(
-    "/{user_id}",
-    name="get",
-    summary="Get a user",
-    response_model=schemas.UserOut,
-    responses=ITEM_ERRORS,
-    dependencies=[require("users:read")],
-)
+@user_routes.get("/{user_id}", name="get", summary="Get a user", dependencies=READ)
 async def get_user(session: Session, user_id: uuid.UUID):
     return await service.get_user(session, user_id)
 
 
-@users.patch(
-    "/{user_id}",
-    name="update",
-    summary="Update a user",
-    response_model=schemas.UserOut,
-    responses={**ITEM_ERRORS, **problem_responses(409)},
-    dependencies=[require("admin")],
+@user_routes.patch(
+    "/{user_id}", name="update", summary="Update a user", responses=ITEM_CONFLICT_ERRORS
 )
 async def update_user(session: Session, user_id: uuid.UUID, body: schemas.UserUpdate):
     """Change a user. Setting a new password signs the user out everywhere."""
@@ -86,34 +77,24 @@ async def update_user(session: Session, user_id: uuid.UUID, body: schemas.UserUp
     return await service.update_user(session, user, body)
 
 
-@users.post(
-    "/{user_id}/deactivate",
-    name="deactivate",
-    summary="Deactivate a user",
-    response_model=schemas.UserOut,
-    responses=ITEM_ERRORS,
-    dependencies=[require("admin")],
-)
+@user_routes.post("/{user_id}/deactivate", name="deactivate", summary="Deactivate a user")
 async def deactivate_user(session: Session, user_id: uuid.UUID):
     """The user can no longer sign in and every token they hold stops working; records stay."""
     user = await service.get_user(session, user_id)
     return await service.deactivate_user(session, user)
 
 
-@users.post(
-    "/{user_id}/reactivate",
-    name="reactivate",
-    summary="Reactivate a user",
-    response_model=schemas.UserOut,
-    responses=ITEM_ERRORS,
-    dependencies=[require("admin")],
-)
+@user_routes.post("/{user_id}/reactivate", name="reactivate", summary="Reactivate a user")
 async def reactivate_user(session: Session, user_id: uuid.UUID):
     user = await service.get_user(session, user_id)
     return await service.reactivate_user(session, user)
 
 
 # --- roles -------------------------------------------------------------------------------
+
+role_routes = Routes(
+    roles, response_model=schemas.RoleOut, responses=ITEM_ERRORS, dependencies=ADMIN
+)
 
 
 @roles.get(
@@ -122,7 +103,7 @@ async def reactivate_user(session: Session, user_id: uuid.UUID):
     summary="List roles",
     response_model=Page[schemas.RoleOut],
     responses=ERRORS,
-    dependencies=[require("users:read")],
+    dependencies=READ,
 )
 async def list_roles(session: Session, paging: Paging):
     """The role hierarchy: each role names its parent."""
@@ -130,38 +111,20 @@ async def list_roles(session: Session, paging: Paging):
     return {"data": rows, "next_cursor": cursor}
 
 
-@roles.post(
-    "",
-    name="create",
-    summary="Create a role",
-    status_code=201,
-    response_model=schemas.RoleOut,
-    responses={**ERRORS, **problem_responses(409)},
-    dependencies=[require("admin")],
+@role_routes.post(
+    "", name="create", summary="Create a role", status_code=201, responses=CONFLICT_ERRORS
 )
 async def create_role(session: Session, body: schemas.RoleCreate):
     return await service.create_role(session, body)
 
 
-@roles.get(
-    "/{role_id}",
-    name="get",
-    summary="Get a role",
-    response_model=schemas.RoleOut,
-    responses=ITEM_ERRORS,
-    dependencies=[require("users:read")],
-)
+@role_routes.get("/{role_id}", name="get", summary="Get a role", dependencies=READ)
 async def get_role(session: Session, role_id: uuid.UUID):
     return await service.get_role(session, role_id)
 
 
-@roles.patch(
-    "/{role_id}",
-    name="update",
-    summary="Update a role",
-    response_model=schemas.RoleOut,
-    responses={**ITEM_ERRORS, **problem_responses(409)},
-    dependencies=[require("admin")],
+@role_routes.patch(
+    "/{role_id}", name="update", summary="Update a role", responses=ITEM_CONFLICT_ERRORS
 )
 async def update_role(session: Session, role_id: uuid.UUID, body: schemas.RoleUpdate):
     """Rename a role or move it in the hierarchy; a move that would make a cycle is refused."""
@@ -174,8 +137,8 @@ async def update_role(session: Session, role_id: uuid.UUID, body: schemas.RoleUp
     name="delete",
     summary="Delete a role",
     status_code=204,
-    responses={**ITEM_ERRORS, **problem_responses(409)},
-    dependencies=[require("admin")],
+    responses=ITEM_CONFLICT_ERRORS,
+    dependencies=ADMIN,
 )
 async def delete_role(session: Session, role_id: uuid.UUID) -> None:
     """Only a role with no users and no roles below it can be deleted."""
@@ -185,14 +148,17 @@ async def delete_role(session: Session, role_id: uuid.UUID) -> None:
 
 # --- API clients -------------------------------------------------------------------------
 
+client_routes = Routes(
+    clients, response_model=schemas.ApiClientOut, responses=ITEM_ERRORS, dependencies=ADMIN
+)
 
-@clients.get(
+
+@client_routes.get(
     "",
     name="list",
     summary="List API clients",
     response_model=Page[schemas.ApiClientOut],
     responses=ERRORS,
-    dependencies=[require("admin")],
 )
 async def list_clients(session: Session, paging: Paging):
     rows, cursor = await service.list_clients(session, paging)
@@ -217,25 +183,17 @@ async def create_client(
     return service.client_with_secret(client, secret)
 
 
-@clients.get(
-    "/{client_pk}",
-    name="get",
-    summary="Get an API client",
-    response_model=schemas.ApiClientOut,
-    responses=ITEM_ERRORS,
-    dependencies=[require("admin")],
-)
+@client_routes.get("/{client_pk}", name="get", summary="Get an API client")
 async def get_client(session: Session, client_pk: uuid.UUID):
     return service.client_view(await service.get_client(session, client_pk))
 
 
-@clients.post(
+@client_routes.post(
     "/{client_pk}/rotate-secret",
     name="rotate_secret",
     summary="Rotate a client's secret",
     response_model=schemas.ApiClientWithSecret,
-    responses={**ITEM_ERRORS, **problem_responses(409)},
-    dependencies=[require("admin")],
+    responses=ITEM_CONFLICT_ERRORS,
 )
 async def rotate_secret(session: Session, client_pk: uuid.UUID):
     """Issue a new secret; the old one stops working at once. Tokens already issued stay valid."""
@@ -244,14 +202,7 @@ async def rotate_secret(session: Session, client_pk: uuid.UUID):
     return service.client_with_secret(client, secret)
 
 
-@clients.post(
-    "/{client_pk}/revoke",
-    name="revoke",
-    summary="Revoke an API client",
-    response_model=schemas.ApiClientOut,
-    responses=ITEM_ERRORS,
-    dependencies=[require("admin")],
-)
+@client_routes.post("/{client_pk}/revoke", name="revoke", summary="Revoke an API client")
 async def revoke_client(session: Session, client_pk: uuid.UUID):
     """The client can get no more tokens and every token it holds stops working."""
     client = await service.get_client(session, client_pk)

@@ -298,40 +298,27 @@ async def escalate(
     what = "first response" if kind == "first_response" else "resolution"
     title = f"Case {case.case_number} escalated: no {what} in time"
     link = f"/api/v1/cases/{case.id}"
-    told: set[uuid.UUID] = set()
-    owners = {previous_owner, case.owner_id} if actions.get("notify_owner", True) else set()
-    for user_id in owners:
-        if user_id not in told:
-            told.add(user_id)
-            await notify(
-                session,
-                user_id,
-                kind="case.escalated",
-                title=title,
-                link=link,
-                object_type="cases",
-                record_id=case.id,
-            )
+    # The owners before and after, then their managers; each told once.
+    told: list[uuid.UUID] = []
+    if actions.get("notify_owner", True):
+        told += [previous_owner, case.owner_id]
     if actions.get("notify_manager", True):
-        managers = (
-            await session.scalars(
-                select(User.manager_id).where(
-                    User.id.in_([previous_owner, case.owner_id]), User.manager_id.is_not(None)
-                )
+        managers = await session.scalars(
+            select(User.manager_id).where(
+                User.id.in_([previous_owner, case.owner_id]), User.manager_id.is_not(None)
             )
-        ).all()
-        for user_id in managers:
-            if user_id not in told:
-                told.add(user_id)
-                await notify(
-                    session,
-                    user_id,
-                    kind="case.escalated",
-                    title=title,
-                    link=link,
-                    object_type="cases",
-                    record_id=case.id,
-                )
+        )
+        told += managers.all()
+    for user_id in dict.fromkeys(told):
+        await notify(
+            session,
+            user_id,
+            kind="case.escalated",
+            title=title,
+            link=link,
+            object_type="cases",
+            record_id=case.id,
+        )
     await events.emit(
         session, CASE_ESCALATED, "cases", case.id, {"kind": kind, "priority": case.priority}
     )

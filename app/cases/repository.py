@@ -9,6 +9,8 @@ callers granted ``cases:route``, "route and escalate cases": a support manager's
 """
 
 import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -287,37 +289,6 @@ async def _deactivate_others(session: AsyncSession, model, keep: uuid.UUID | Non
     )
 
 
-_ASSIGNMENT = TypeAdapter(list[schemas.AssignmentEntry])
-_ESCALATION = TypeAdapter(list[schemas.EscalationEntry])
-
-
-async def validate_assignment_rule(
-    session: AsyncSession,
-    principal: Principal,
-    values: dict[str, Any],
-    existing: CaseAssignmentRule | None,
-) -> None:
-    _admin(principal)
-    entries = values.get("entries")
-    if entries is None:
-        if existing is None:
-            values["entries"] = []
-    else:
-        parsed = _ASSIGNMENT.validate_python(entries)
-        for i, e in enumerate(parsed):
-            await _check_ref(session, f"entries[{i}].queue_id", Queue, e.queue_id, "queue")
-            if e.user_id is not None:
-                await _check_user(session, f"entries[{i}].user_id", e.user_id)
-            await _check_ref(
-                session, f"entries[{i}].template_id", EmailTemplate, e.template_id, "template"
-            )
-        values["entries"] = _ASSIGNMENT.dump_python(parsed, mode="json")
-    if values.get("is_active"):
-        await _deactivate_others(
-            session, CaseAssignmentRule, existing.id if existing is not None else None
-        )
-
-
 async def _check_priority(session: AsyncSession, field: str, value: str | None) -> None:
     if value is not None and not (await picklists.get(session)).is_active(
         "cases", "priority", value
@@ -325,45 +296,67 @@ async def _check_priority(session: AsyncSession, field: str, value: str | None) 
         raise invalid(field, "invalid_picklist_value", f"'{value}' is not an active priority")
 
 
-async def validate_escalation_rule(
+async def _check_assignment_entry(
+    session: AsyncSession, at: str, e: schemas.AssignmentEntry
+) -> None:
+    await _check_ref(session, f"{at}.queue_id", Queue, e.queue_id, "queue")
+    if e.user_id is not None:
+        await _check_user(session, f"{at}.user_id", e.user_id)
+    await _check_ref(session, f"{at}.template_id", EmailTemplate, e.template_id, "template")
+
+
+async def _check_escalation_entry(
+    session: AsyncSession, at: str, e: schemas.EscalationEntry
+) -> None:
+    await _check_ref(
+        session, f"{at}.business_hours_id", BusinessHours, e.business_hours_id, "business hours"
+    )
+    await _check_priority(session, f"{at}.actions.set_priority", e.actions.set_priority)
+    if e.actions.reassign_user_id is not None:
+        await _check_user(session, f"{at}.actions.reassign_user_id", e.actions.reassign_user_id)
+    await _check_ref(
+        session, f"{at}.actions.reassign_queue_id", Queue, e.actions.reassign_queue_id, "queue"
+    )
+
+
+async def _validate_rule(
     session: AsyncSession,
     principal: Principal,
     values: dict[str, Any],
-    existing: CaseEscalationRule | None,
+    existing: Any,
+    *,
+    model: type,
+    entries_type: TypeAdapter,
+    check_entry: Callable[[AsyncSession, str, Any], Awaitable[None]],
 ) -> None:
+    """A routing rule's entries, each checked; at most one rule of its kind is active."""
     _admin(principal)
     entries = values.get("entries")
     if entries is None:
         if existing is None:
             values["entries"] = []
     else:
-        parsed = _ESCALATION.validate_python(entries)
+        parsed = entries_type.validate_python(entries)
         for i, e in enumerate(parsed):
-            at = f"entries[{i}]"
-            await _check_ref(
-                session,
-                f"{at}.business_hours_id",
-                BusinessHours,
-                e.business_hours_id,
-                "business hours",
-            )
-            await _check_priority(session, f"{at}.actions.set_priority", e.actions.set_priority)
-            if e.actions.reassign_user_id is not None:
-                await _check_user(
-                    session, f"{at}.actions.reassign_user_id", e.actions.reassign_user_id
-                )
-            await _check_ref(
-                session,
-                f"{at}.actions.reassign_queue_id",
-                Queue,
-                e.actions.reassign_queue_id,
-                "queue",
-            )
-        values["entries"] = _ESCALATION.dump_python(parsed, mode="json")
+            await check_entry(session, f"entries[{i}]", e)
+        values["entries"] = entries_type.dump_python(parsed, mode="json")
     if values.get("is_active"):
-        await _deactivate_others(
-            session, CaseEscalationRule, existing.id if existing is not None else None
-        )
+        await _deactivate_others(session, model, existing.id if existing is not None else None)
+
+
+# The Resource hooks of the two kinds of rule.
+validate_assignment_rule = partial(
+    _validate_rule,
+    model=CaseAssignmentRule,
+    entries_type=TypeAdapter(list[schemas.AssignmentEntry]),
+    check_entry=_check_assignment_entry,
+)
+validate_escalation_rule = partial(
+    _validate_rule,
+    model=CaseEscalationRule,
+    entries_type=TypeAdapter(list[schemas.EscalationEntry]),
+    check_entry=_check_escalation_entry,
+)
 
 
 async def after_escalation_rule_write(
@@ -374,35 +367,34 @@ async def after_escalation_rule_write(
         await escalation.replan(session, row.id)
 
 
-assignment_rule_resource = Resource(
+# What the two kinds of rule share: read by every agent, changed by those who route cases.
+_rule_resource = partial(
+    Resource,
+    sharing=Sharing.public_read,
+    filterable=("name", "is_active", "owner_id", "created_at", "updated_at"),
+    sortable=("name", "created_at", "updated_at"),
+    required=("name", "is_active", "entries"),
+    scope_name="cases",
+)
+assignment_rule_resource = _rule_resource(
     name="case-assignment-rules",
     model=CaseAssignmentRule,
     out=schemas.AssignmentRule,
     create=schemas.AssignmentRuleCreate,
     update=schemas.AssignmentRuleUpdate,
-    sharing=Sharing.public_read,
-    filterable=("name", "is_active", "owner_id", "created_at", "updated_at"),
-    sortable=("name", "created_at", "updated_at"),
     label="case assignment rule",
-    required=("name", "is_active", "entries"),
     validate=validate_assignment_rule,
-    scope_name="cases",
 )
 assignment_rules = Records(assignment_rule_resource)
 
-escalation_rule_resource = Resource(
+escalation_rule_resource = _rule_resource(
     name="case-escalation-rules",
     model=CaseEscalationRule,
     out=schemas.EscalationRule,
     create=schemas.EscalationRuleCreate,
     update=schemas.EscalationRuleUpdate,
-    sharing=Sharing.public_read,
-    filterable=("name", "is_active", "owner_id", "created_at", "updated_at"),
-    sortable=("name", "created_at", "updated_at"),
     label="case escalation rule",
-    required=("name", "is_active", "entries"),
     validate=validate_escalation_rule,
     after_write=after_escalation_rule_write,
-    scope_name="cases",
 )
 escalation_rules = Records(escalation_rule_resource)

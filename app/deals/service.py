@@ -16,7 +16,7 @@ does nothing unless it is still approved and its time frame really has ended, so
 
 import dataclasses
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -119,6 +119,12 @@ async def _to_vendor(session, row: DealRegistration, kind: str, title: str, body
 def _to_partner(row: DealRegistration, kind: str, title: str, body: str = "") -> Notice:
     """A notice to the registering partner user."""
     return Notice(row.owner_id, f"deal_registration.{kind}", title, body)
+
+
+def _protected(row: DealRegistration, kind: str, done: str, expires_at: datetime) -> Notice:
+    """The partner is told the registration was ``done`` and is protected until ``expires_at``."""
+    title = f"Your deal registration for {row.customer_company} was {done}"[:255]
+    return _to_partner(row, kind, title, f"Protected until {expires_at.isoformat()}.")
 
 
 async def _auto_response(
@@ -525,14 +531,7 @@ async def approve(
         },
         "approved",
         {"expires_at": expires_at.isoformat(), "opportunity_id": opportunity_id},
-        [
-            _to_partner(
-                row,
-                "approved",
-                f"Your deal registration for {row.customer_company} was approved"[:255],
-                f"Protected until {expires_at.isoformat()}.",
-            )
-        ],
+        [_protected(row, "approved", "approved", expires_at)],
     )
     await _enqueue_expiry(session, row)
     return row
@@ -633,14 +632,7 @@ async def grant_extension(
         },
         "extension_granted",
         {"expires_at": expires_at.isoformat()},
-        [
-            _to_partner(
-                row,
-                "extension_granted",
-                f"Your deal registration for {row.customer_company} was extended"[:255],
-                f"Protected until {expires_at.isoformat()}.",
-            )
-        ],
+        [_protected(row, "extension_granted", "extended", expires_at)],
     )
     await _enqueue_expiry(session, row)
     return row

@@ -18,6 +18,7 @@ from app.kit import output
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import MAX_LIMIT, Page
+from app.kit.routes import Routes
 from app.kit.routing import Router
 from app.leads.repository import records as leads
 from app.models.distribution import OfferStatus
@@ -35,6 +36,17 @@ inbox_router = Router(prefix="/api/v1/lead-inbox", tags=["lead_inbox"])
 rules_router = Router(prefix="/api/v1/distribution-rules", tags=["distribution_rules"])
 routers = [lead_router, offers_router, inbox_router, rules_router]
 
+# Offering a lead answers the offers made; the vendor's steps on an offer answer it.
+offerings = Routes(
+    lead_router, status_code=201, response_model=schemas.LeadOfferBatch, responses=ERRORS
+)
+vendor_steps = Routes(offers_router, response_model=schemas.LeadOffer, responses=ERRORS)
+rule_routes = Routes(
+    rules_router,
+    response_model=schemas.DistributionRule,
+    responses=problem_responses(401, 403, 404, 422),
+)
+
 
 async def _batch(session, distribution_id, mode, offers) -> schemas.LeadOfferBatch:
     found = await service.leads_of(session, offers)
@@ -45,17 +57,15 @@ async def _batch(session, distribution_id, mode, offers) -> schemas.LeadOfferBat
     )
 
 
+async def _vendor_view(session, principal, offer_id) -> schemas.LeadOffer:
+    offer, lead = await service.get_offer(session, principal, offer_id)
+    return service.vendor_view(offer, lead)
+
+
 # --- the vendor ------------------------------------------------------------------------------
 
 
-@lead_router.post(
-    "/{record_id}/offers",
-    name="offer",
-    summary="Offer a lead to partners",
-    status_code=201,
-    response_model=schemas.LeadOfferBatch,
-    responses=ERRORS,
-)
+@offerings.post("/{record_id}/offers", name="offer", summary="Offer a lead to partners")
 async def offer(
     session: Session, principal: Distributor, record_id: uuid.UUID, body: schemas.LeadOfferCreate
 ):
@@ -72,13 +82,8 @@ async def offer(
     return await _batch(session, distribution_id, mode, offers)
 
 
-@lead_router.post(
-    "/{record_id}/distribute",
-    name="distribute",
-    summary="Distribute a lead by the rules",
-    status_code=201,
-    response_model=schemas.LeadOfferBatch,
-    responses=ERRORS,
+@offerings.post(
+    "/{record_id}/distribute", name="distribute", summary="Distribute a lead by the rules"
 )
 async def distribute(session: Session, principal: Distributor, record_id: uuid.UUID):
     """Apply the active distribution rules in order: the first rule that matches the lead and
@@ -131,32 +136,18 @@ async def list_offers(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_offer(session: Session, principal: Distributor, offer_id: uuid.UUID):
-    offer, lead = await service.get_offer(session, principal, offer_id)
-    return service.vendor_view(offer, lead)
+    return await _vendor_view(session, principal, offer_id)
 
 
-@offers_router.post(
-    "/{offer_id}/withdraw",
-    name="withdraw",
-    summary="Withdraw a lead offer",
-    response_model=schemas.LeadOffer,
-    responses=ERRORS,
-)
+@vendor_steps.post("/{offer_id}/withdraw", name="withdraw", summary="Withdraw a lead offer")
 async def withdraw(session: Session, principal: Distributor, offer_id: uuid.UUID):
     """Take back an open offer (the partner is told). Only an open offer: otherwise 409
     `invalid_state_transition`. The lead is not redistributed."""
     row = await service.withdraw(session, principal, offer_id)
-    offer, lead = await service.get_offer(session, principal, row.id)
-    return service.vendor_view(offer, lead)
+    return await _vendor_view(session, principal, row.id)
 
 
-@offers_router.post(
-    "/{offer_id}/extend",
-    name="extend",
-    summary="Extend a lead offer's time limit",
-    response_model=schemas.LeadOffer,
-    responses=ERRORS,
-)
+@vendor_steps.post("/{offer_id}/extend", name="extend", summary="Extend a lead offer's time limit")
 async def extend(
     session: Session,
     principal: Distributor,
@@ -166,8 +157,7 @@ async def extend(
     """Give the partner more time on an open offer: `seconds` more (default: the offer's own
     time limit) from its current due time. The claw-back moves with it."""
     row = await service.extend(session, principal, offer_id, body or schemas.LeadOfferExtend())
-    offer, lead = await service.get_offer(session, principal, row.id)
-    return service.vendor_view(offer, lead)
+    return await _vendor_view(session, principal, row.id)
 
 
 # --- the partner -----------------------------------------------------------------------------
@@ -308,24 +298,12 @@ async def create_rule(
     return await service.create_rule(session, principal, body)
 
 
-@rules_router.get(
-    "/{rule_id}",
-    name="get",
-    summary="Get a distribution rule",
-    response_model=schemas.DistributionRule,
-    responses=problem_responses(401, 403, 404, 422),
-)
+@rule_routes.get("/{rule_id}", name="get", summary="Get a distribution rule")
 async def get_rule(session: Session, principal: Distributor, rule_id: uuid.UUID):
     return await service.get_rule(session, rule_id)
 
 
-@rules_router.patch(
-    "/{rule_id}",
-    name="update",
-    summary="Update a distribution rule",
-    response_model=schemas.DistributionRule,
-    responses=problem_responses(401, 403, 404, 422),
-)
+@rule_routes.patch("/{rule_id}", name="update", summary="Update a distribution rule")
 async def update_rule(
     session: Session,
     principal: Distributor,

@@ -47,6 +47,8 @@ RETURNED = events.declare(
 
 # The lead's fields a partner sees before accepting (the documented held-back subset).
 SUMMARY_FIELDS = tuple(schemas.LeadSummary.model_fields)
+# An inbox offer is the offer's columns of the same names, and its lead's summary.
+INBOX_FIELDS = tuple(f for f in schemas.InboxOffer.model_fields if f != "lead")
 
 
 # --- building offers -----------------------------------------------------------------------
@@ -593,17 +595,7 @@ def vendor_view(offer: LeadOffer, lead: Lead | None) -> schemas.LeadOffer:
 
 def inbox_view(offer: LeadOffer, lead: Lead) -> schemas.InboxOffer:
     return schemas.InboxOffer(
-        id=offer.id,
-        lead_id=offer.lead_id,
-        partner_account_id=offer.partner_account_id,
-        partner_user_id=offer.partner_user_id,
-        mode=offer.mode,
-        status=offer.status,
-        message=offer.message,
-        offered_at=offer.offered_at,
-        expires_at=offer.expires_at,
-        responded_at=offer.responded_at,
-        decline_reason=offer.decline_reason,
+        **{f: getattr(offer, f) for f in INBOX_FIELDS},
         lead=schemas.LeadSummary(**{f: getattr(lead, f) for f in SUMMARY_FIELDS}),
     )
 

@@ -11,6 +11,7 @@ from app.ideas import schemas, service
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import MAX_LIMIT, PageParams, page_params
+from app.kit.routes import Routes
 from app.kit.routing import Router
 from app.models.ideas import IdeaStatus
 
@@ -18,6 +19,9 @@ router = Router(prefix="/api/v1/ideas", tags=["ideas"])
 Reader = Annotated[Principal, require("ideas:read")]
 Writer = Annotated[Principal, require("ideas:write")]
 Admin = Annotated[Principal, require("admin")]
+CHANGE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+# The routes that answer one idea; a change may be refused by the idea's state (409).
+idea_routes = Routes(router, response_model=schemas.Idea, responses=CHANGE_ERRORS)
 
 
 @router.get(
@@ -73,37 +77,26 @@ async def create(session: Session, principal: Writer, body: schemas.IdeaCreate, 
     return idea
 
 
-@router.get(
-    "/{idea_id}",
-    name="get",
-    summary="Get an idea",
-    response_model=schemas.Idea,
-    responses=problem_responses(401, 403, 404, 422),
+@idea_routes.get(
+    "/{idea_id}", name="get", summary="Get an idea", responses=problem_responses(401, 403, 404, 422)
 )
 async def get(session: Session, principal: Reader, idea_id: uuid.UUID):
     return await service.get(session, principal, idea_id)
 
 
-@router.patch(
-    "/{idea_id}",
-    name="update",
-    summary="Change an idea",
-    response_model=schemas.Idea,
-    responses=problem_responses(401, 403, 404, 409, 422),
-)
+@idea_routes.patch("/{idea_id}", name="update", summary="Change an idea")
 async def update(session: Session, principal: Writer, idea_id: uuid.UUID, body: schemas.IdeaUpdate):
     """The author changes the title, body or category while the idea is `new` (409 after);
     administrators at any time."""
     return await service.change(session, principal, idea_id, body)
 
 
-@router.post(
+@idea_routes.post(
     "/{idea_id}/vote",
     name="vote",
     summary="Vote on an idea",
     status_code=201,
-    response_model=schemas.Idea,
-    responses={200: {"description": "Vote changed"}, **problem_responses(401, 403, 404, 409, 422)},
+    responses={200: {"description": "Vote changed"}, **CHANGE_ERRORS},
 )
 async def vote(
     session: Session,
@@ -134,13 +127,7 @@ async def withdraw_vote(session: Session, principal: Writer, idea_id: uuid.UUID)
     await service.withdraw(session, principal, idea_id)
 
 
-@router.post(
-    "/{idea_id}/status",
-    name="set_status",
-    summary="Set the status of an idea",
-    response_model=schemas.Idea,
-    responses=problem_responses(401, 403, 404, 409, 422),
-)
+@idea_routes.post("/{idea_id}/status", name="set_status", summary="Set the status of an idea")
 async def set_status(
     session: Session, principal: Admin, idea_id: uuid.UUID, body: schemas.IdeaStatusChange
 ):

@@ -151,6 +151,16 @@ async def approve_request(
     )
 
 
+def _rejection(principal: Principal, to: str, body: schemas.Rejection) -> dict[str, Any]:
+    """The changes of a rejection, of a request or a claim: its status, why, when and by whom."""
+    return {
+        "status": to,
+        "rejection_reason": body.reason,
+        "decided_at": clock.now(),
+        "decided_by": principal.user_id,
+    }
+
+
 async def reject_request(
     session: AsyncSession, principal: Principal, record_id: uuid.UUID, body: schemas.Rejection
 ):
@@ -160,12 +170,7 @@ async def reject_request(
         session,
         principal,
         row,
-        {
-            "status": to,
-            "rejection_reason": body.reason,
-            "decided_at": clock.now(),
-            "decided_by": principal.user_id,
-        },
+        _rejection(principal, to, body),
         "rejected",
         notices=[_to_owner(row, "fund_request", "rejected", body.reason)],
     )
@@ -242,12 +247,7 @@ async def reject_claim(
         session,
         principal,
         row,
-        {
-            "status": to,
-            "rejection_reason": body.reason,
-            "decided_at": clock.now(),
-            "decided_by": principal.user_id,
-        },
+        _rejection(principal, to, body),
         "rejected",
         notices=[_to_owner(row, "fund_claim", "rejected", body.reason)],
     )

@@ -12,11 +12,18 @@ from app.kit import clock, filtering
 from app.kit.db import Session
 from app.kit.errors import Forbidden, NotFound, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from app.kit.routes import Routes
 from app.kit.routing import Router
 from app.models import Notification
 from app.notifications import schemas
 
 router = Router(prefix="/api/v1/notifications", tags=["notifications"])
+Reader = Annotated[Principal, require("notifications:read")]
+Writer = Annotated[Principal, require("notifications:write")]
+# One notification of the caller's (``/{notification_id}...``).
+one = Routes(
+    router, response_model=schemas.Notification, responses=problem_responses(401, 403, 404, 422)
+)
 
 
 def _user(principal: Principal) -> uuid.UUID:
@@ -25,6 +32,12 @@ def _user(principal: Principal) -> uuid.UUID:
             "Notifications belong to users; this token acts for no user", code="user_required"
         )
     return principal.user_id
+
+
+def _found(row: Notification | None) -> schemas.Notification:
+    if row is None:
+        raise NotFound("No such notification")
+    return schemas.Notification.model_validate(row)
 
 
 @router.get(
@@ -36,7 +49,7 @@ def _user(principal: Principal) -> uuid.UUID:
 )
 async def list_notifications(
     session: Session,
-    principal: Annotated[Principal, require("notifications:read")],
+    principal: Reader,
     unread: Annotated[bool | None, Query(description="true: only unread ones")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
     cursor: Annotated[str | None, Query()] = None,
@@ -68,9 +81,7 @@ async def list_notifications(
     response_model=schemas.UnreadCount,
     responses=problem_responses(401, 403),
 )
-async def unread_count(
-    session: Session, principal: Annotated[Principal, require("notifications:read")]
-):
+async def unread_count(session: Session, principal: Reader):
     count = await session.scalar(
         select(func.count()).where(
             Notification.user_id == _user(principal), Notification.read_at.is_(None)
@@ -86,9 +97,7 @@ async def unread_count(
     response_model=schemas.ReadAll,
     responses=problem_responses(401, 403),
 )
-async def read_all(
-    session: Session, principal: Annotated[Principal, require("notifications:write")]
-):
+async def read_all(session: Session, principal: Writer):
     result = await session.execute(
         update(Notification)
         .where(Notification.user_id == _user(principal), Notification.read_at.is_(None))
@@ -97,40 +106,18 @@ async def read_all(
     return schemas.ReadAll(updated=result.rowcount or 0)
 
 
-@router.get(
-    "/{notification_id}",
-    name="get",
-    summary="Get one of my notifications",
-    response_model=schemas.Notification,
-    responses=problem_responses(401, 403, 404, 422),
-)
-async def get_notification(
-    session: Session,
-    principal: Annotated[Principal, require("notifications:read")],
-    notification_id: uuid.UUID,
-):
+@one.get("/{notification_id}", name="get", summary="Get one of my notifications")
+async def get_notification(session: Session, principal: Reader, notification_id: uuid.UUID):
     row = await session.scalar(
         select(Notification).where(
             Notification.id == notification_id, Notification.user_id == _user(principal)
         )
     )
-    if row is None:
-        raise NotFound("No such notification")
-    return schemas.Notification.model_validate(row)
+    return _found(row)
 
 
-@router.post(
-    "/{notification_id}/read",
-    name="mark_read",
-    summary="Mark one of my notifications read",
-    response_model=schemas.Notification,
-    responses=problem_responses(401, 403, 404, 422),
-)
-async def mark_read(
-    session: Session,
-    principal: Annotated[Principal, require("notifications:write")],
-    notification_id: uuid.UUID,
-):
+@one.post("/{notification_id}/read", name="mark_read", summary="Mark one of my notifications read")
+async def mark_read(session: Session, principal: Writer, notification_id: uuid.UUID):
     """Marking one already read keeps the time it was first read."""
     row = await session.scalar(
         update(Notification)
@@ -138,6 +125,4 @@ async def mark_read(
         .values(read_at=func.coalesce(Notification.read_at, clock.now()))
         .returning(Notification)
     )
-    if row is None:
-        raise NotFound("No such notification")
-    return schemas.Notification.model_validate(row)
+    return _found(row)

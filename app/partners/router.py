@@ -11,6 +11,7 @@ from app.auth.principal import Principal, require
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routes import Routes
 from app.kit.routing import Router
 from app.models import PartnerStatus, PartnerTier
 from app.partners import schemas, service
@@ -22,6 +23,11 @@ Reader = Annotated[Principal, require("partners:read")]
 Writer = Annotated[Principal, require("partners:write")]
 READ_ERRORS = problem_responses(401, 403, 404, 422)
 WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
+
+# The partner account, its users and its clients, as the routes below answer them.
+partner_routes = Routes(router, response_model=schemas.PartnerAccount, responses=WRITE_ERRORS)
+user_routes = Routes(router, response_model=admin_schemas.UserOut, responses=WRITE_ERRORS)
+client_routes = Routes(router, response_model=admin_schemas.ApiClientOut, responses=WRITE_ERRORS)
 
 
 @router.get(
@@ -54,23 +60,15 @@ async def list_partners(
     return {"data": rows, "next_cursor": cursor}
 
 
-@router.get(
-    "/{account_id}",
-    name="get",
-    summary="Get a partner account",
-    response_model=schemas.PartnerAccount,
-    responses=READ_ERRORS,
+@partner_routes.get(
+    "/{account_id}", name="get", summary="Get a partner account", responses=READ_ERRORS
 )
 async def get_partner(session: Session, principal: Reader, account_id: uuid.UUID):
     return await service.get(session, principal, account_id)
 
 
-@router.post(
-    "/{account_id}/enable",
-    name="enable",
-    summary="Enable an account as a partner",
-    response_model=schemas.PartnerAccount,
-    responses=WRITE_ERRORS,
+@partner_routes.post(
+    "/{account_id}/enable", name="enable", summary="Enable an account as a partner"
 )
 async def enable(
     session: Session, principal: Writer, account_id: uuid.UUID, body: schemas.PartnerEnable
@@ -81,26 +79,14 @@ async def enable(
     return await service.enable(session, principal, account_id, body)
 
 
-@router.patch(
-    "/{account_id}",
-    name="update",
-    summary="Change a partner's program fields",
-    response_model=schemas.PartnerAccount,
-    responses=WRITE_ERRORS,
-)
+@partner_routes.patch("/{account_id}", name="update", summary="Change a partner's program fields")
 async def update(
     session: Session, principal: Writer, account_id: uuid.UUID, body: schemas.PartnerUpdate
 ):
     return await service.update(session, principal, account_id, body)
 
 
-@router.post(
-    "/{account_id}/disable",
-    name="disable",
-    summary="Disable a partner",
-    response_model=schemas.PartnerAccount,
-    responses=WRITE_ERRORS,
-)
+@partner_routes.post("/{account_id}/disable", name="disable", summary="Disable a partner")
 async def disable(
     session: Session,
     principal: Writer,
@@ -115,13 +101,8 @@ async def disable(
 # --- users ---------------------------------------------------------------------------------
 
 
-@router.post(
-    "/{account_id}/users",
-    name="create_user",
-    summary="Create a partner user",
-    status_code=201,
-    response_model=admin_schemas.UserOut,
-    responses=WRITE_ERRORS,
+@user_routes.post(
+    "/{account_id}/users", name="create_user", summary="Create a partner user", status_code=201
 )
 async def create_user(
     session: Session, principal: Writer, account_id: uuid.UUID, body: schemas.PartnerUserCreate
@@ -153,12 +134,10 @@ async def list_users(
     return {"data": rows, "next_cursor": cursor}
 
 
-@router.post(
+@user_routes.post(
     "/{account_id}/users/{user_id}/deactivate",
     name="deactivate_user",
     summary="Deactivate a partner user",
-    response_model=admin_schemas.UserOut,
-    responses=WRITE_ERRORS,
 )
 async def deactivate_user(
     session: Session, principal: Writer, account_id: uuid.UUID, user_id: uuid.UUID
@@ -168,12 +147,10 @@ async def deactivate_user(
     return await service.deactivate_user(session, principal, account_id, user_id)
 
 
-@router.post(
+@user_routes.post(
     "/{account_id}/users/{user_id}/reactivate",
     name="reactivate_user",
     summary="Reactivate a partner user",
-    response_model=admin_schemas.UserOut,
-    responses=WRITE_ERRORS,
 )
 async def reactivate_user(
     session: Session, principal: Writer, account_id: uuid.UUID, user_id: uuid.UUID
@@ -214,12 +191,10 @@ async def list_clients(session: Session, principal: Reader, account_id: uuid.UUI
     return {"data": [admin_service.client_view(c) for c in rows], "next_cursor": cursor}
 
 
-@router.post(
+@client_routes.post(
     "/{account_id}/clients/{client_id}/revoke",
     name="revoke_client",
     summary="Revoke a partner's OAuth client",
-    response_model=admin_schemas.ApiClientOut,
-    responses=WRITE_ERRORS,
 )
 async def revoke_client(
     session: Session, principal: Writer, account_id: uuid.UUID, client_id: uuid.UUID

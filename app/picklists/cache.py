@@ -20,7 +20,7 @@ cost the query the cache is there to save.
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import select
@@ -88,23 +88,16 @@ class Entry:
     is_waiting: bool | None = None
 
 
+# An entry is its row's columns of the same names.
+ENTRY_FIELDS = tuple(f.name for f in fields(Entry))
+
+
 class Snapshot:
     def __init__(self, rows: Iterable[Any]) -> None:
         self._sets: dict[Key, dict[str, Entry]] = {}
         for r in sorted(rows, key=lambda r: (r.sort_order, r.value)):
-            self._sets.setdefault((r.object, r.field), {})[r.value] = Entry(
-                value=r.value,
-                label=r.label,
-                sort_order=r.sort_order,
-                is_active=r.is_active,
-                is_default=r.is_default,
-                probability=r.probability,
-                forecast_category=r.forecast_category,
-                is_closed=r.is_closed,
-                is_won=r.is_won,
-                is_converted=r.is_converted,
-                is_waiting=r.is_waiting,
-            )
+            entry = Entry(**{f: getattr(r, f) for f in ENTRY_FIELDS})
+            self._sets.setdefault((r.object, r.field), {})[r.value] = entry
 
     def entries(self, obj: str, field: str) -> dict[str, Entry]:
         """The field's values in sort order, inactive ones included."""
@@ -134,21 +127,7 @@ class Snapshot:
 
 P = PicklistValue
 # Plain rows, not ORM objects: nothing lands in the caller's identity map.
-_LOAD = select(
-    P.object,
-    P.field,
-    P.value,
-    P.label,
-    P.sort_order,
-    P.is_active,
-    P.is_default,
-    P.probability,
-    P.forecast_category,
-    P.is_closed,
-    P.is_won,
-    P.is_converted,
-    P.is_waiting,
-)
+_LOAD = select(P.object, P.field, *(getattr(P, f) for f in ENTRY_FIELDS))
 
 
 class PicklistCache:

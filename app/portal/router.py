@@ -15,6 +15,7 @@ from app.kit.db import Session
 from app.kit.errors import NotFound, problem_responses
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.kit.resource import invalid
+from app.kit.routes import Routes
 from app.kit.routing import Router
 from app.models import Account, PortalDomain, PortalRegistration
 from app.portal import schemas, service
@@ -25,6 +26,11 @@ links = Router(prefix="/s/portal", tags=["portal"])
 
 CasesRead = Annotated[Principal, require("cases:read")]
 CasesWrite = Annotated[Principal, require("cases:write")]
+
+# Decisions on a registration and steps of a case: each may be refused by the record's state.
+STEP_ERRORS = problem_responses(401, 403, 404, 409, 422)
+decisions = Routes(router, response_model=schemas.Registration, responses=STEP_ERRORS)
+case_steps = Routes(router, response_model=schemas.PortalCase, responses=STEP_ERRORS)
 
 
 # --- self-registration (public) ------------------------------------------------------------------
@@ -110,12 +116,10 @@ async def list_registrations(
     return {"data": [schemas.Registration.model_validate(r) for r in rows], "next_cursor": nxt}
 
 
-@router.post(
+@decisions.post(
     "/registrations/{registration_id}/approve",
     name="approve_registration",
     summary="Approve a portal registration",
-    response_model=schemas.Registration,
-    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def approve_registration(
     request: Request,
@@ -134,12 +138,10 @@ async def approve_registration(
     return schemas.Registration.model_validate(reg)
 
 
-@router.post(
+@decisions.post(
     "/registrations/{registration_id}/reject",
     name="reject_registration",
     summary="Reject a portal registration",
-    response_model=schemas.Registration,
-    responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def reject_registration(
     request: Request,
@@ -342,13 +344,7 @@ async def add_comment(
     )
 
 
-@router.post(
-    "/cases/{case_id}/close",
-    name="close_case",
-    summary="Close one of my cases",
-    response_model=schemas.PortalCase,
-    responses=problem_responses(401, 403, 404, 409, 422),
-)
+@case_steps.post("/cases/{case_id}/close", name="close_case", summary="Close one of my cases")
 async def close_case(
     session: Session, principal: CasesWrite, case_id: uuid.UUID, body: schemas.PortalClose
 ):
@@ -358,13 +354,7 @@ async def close_case(
     return schemas.PortalCase.model_validate(row)
 
 
-@router.post(
-    "/cases/{case_id}/reopen",
-    name="reopen_case",
-    summary="Reopen one of my cases",
-    response_model=schemas.PortalCase,
-    responses=problem_responses(401, 403, 404, 409, 422),
-)
+@case_steps.post("/cases/{case_id}/reopen", name="reopen_case", summary="Reopen one of my cases")
 async def reopen_case(
     session: Session, principal: CasesWrite, case_id: uuid.UUID, body: schemas.PortalReopen
 ):

@@ -439,20 +439,16 @@ async def profile(session: AsyncSession, principal: Principal) -> schemas.Profil
     return _profile(user, contact)
 
 
+# A profile is the login's own fields and its contact's: the contact's id and these columns.
+LOGIN_FIELDS = ("id", "email", "name", "locale", "time_zone")
+CONTACT_FIELDS = ("account_id", "first_name", "last_name", "title", "phone", "mobile_phone")
+
+
 def _profile(user: User, contact: Contact) -> schemas.Profile:
     return schemas.Profile(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        locale=user.locale,
-        time_zone=user.time_zone,
+        **{f: getattr(user, f) for f in LOGIN_FIELDS},
         contact_id=contact.id,
-        account_id=contact.account_id,
-        first_name=contact.first_name,
-        last_name=contact.last_name,
-        title=contact.title,
-        phone=contact.phone,
-        mobile_phone=contact.mobile_phone,
+        **{f: getattr(contact, f) for f in CONTACT_FIELDS},
     )
 
 

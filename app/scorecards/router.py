@@ -24,14 +24,15 @@ Reader = Annotated[Principal, require("partners:read")]
 scorecards_router = Router(prefix="/api/v1/partners", tags=["partners"])
 kpis_router = Router(prefix="/api/v1/kpis", tags=["kpis"])
 plans_router = build_router(plans)
+# A partner's scorecard and a plan's answer alike.
+SCORECARD = {
+    "response_model": schemas.Scorecard,
+    "responses": problem_responses(401, 403, 404, 422),
+}
 
 
 @scorecards_router.get(
-    "/{account_id}/scorecard",
-    name="scorecard",
-    summary="A partner's scorecard",
-    response_model=schemas.Scorecard,
-    responses=problem_responses(401, 403, 404, 422),
+    "/{account_id}/scorecard", name="scorecard", summary="A partner's scorecard", **SCORECARD
 )
 async def partner_scorecard(
     session: Session,
@@ -51,8 +52,7 @@ async def partner_scorecard(
     "/{record_id}/scorecard",
     name="scorecard",
     summary="The scorecard of a channel account plan",
-    response_model=schemas.Scorecard,
-    responses=problem_responses(401, 403, 404, 422),
+    **SCORECARD,
 )
 async def plan_scorecard(session: Session, principal: Reader, record_id: uuid.UUID):
     """The plan's targets against the actuals of its partner over its period."""

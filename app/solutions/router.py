@@ -2,11 +2,13 @@
 steps, full-text search and suggestions, and the category tree (administrators)."""
 
 import uuid
+from functools import partial
 from typing import Annotated
 
-from fastapi import Depends, Query, Response
+from fastapi import Depends, Query
 
 from app.auth.principal import Principal, require
+from app.kit.actions import Actions
 from app.kit.db import Session
 from app.kit.errors import problem_responses
 from app.kit.pagination import PageParams, page_params
@@ -88,46 +90,25 @@ async def suggest(session: Session, principal: Reader, body: schemas.SolutionSug
     )
 
 
-@router.post(
-    "/{record_id}/review",
-    name="review",
-    summary="Mark a solution reviewed",
-    response_model=schemas.Solution,
-    responses=STEP_ERRORS,
-)
-async def review(session: Session, principal: Writer, record_id: uuid.UUID, response: Response):
-    """A draft has been checked and is ready to publish."""
-    row = await service.transition(session, principal, record_id, "review")
-    return await solutions.respond(session, principal, row)
-
-
-@router.post(
-    "/{record_id}/publish",
-    name="publish",
-    summary="Publish a solution",
-    response_model=schemas.Solution,
-    responses=STEP_ERRORS,
-)
-async def publish(session: Session, principal: Writer, record_id: uuid.UUID, response: Response):
-    """A draft, reviewed or archived solution goes live: searchable by every internal user,
-    suggested on cases and, when `is_public`, visible to partners and portal users. A solution
-    that is already published is a 409."""
-    row = await service.transition(session, principal, record_id, "publish")
-    return await solutions.respond(session, principal, row)
-
-
-@router.post(
-    "/{record_id}/archive",
-    name="archive",
-    summary="Archive a solution",
-    response_model=schemas.Solution,
-    responses=STEP_ERRORS,
-)
-async def archive(session: Session, principal: Writer, record_id: uuid.UUID, response: Response):
-    """A published solution is withdrawn: no longer suggested nor shown outside the company.
-    It can be published again. Only published solutions can be archived (409 otherwise)."""
-    row = await service.transition(session, principal, record_id, "archive")
-    return await solutions.respond(session, principal, row)
+# The life cycle steps, one ``POST /{record_id}/<step>`` each.
+steps = Actions(router, solutions, responses=STEP_ERRORS, response_model=schemas.Solution)
+for step, summary, doc in (
+    ("review", "Mark a solution reviewed", "A draft has been checked and is ready to publish."),
+    (
+        "publish",
+        "Publish a solution",
+        """A draft, reviewed or archived solution goes live: searchable by every internal user,
+        suggested on cases and, when `is_public`, visible to partners and portal users. A solution
+        that is already published is a 409.""",
+    ),
+    (
+        "archive",
+        "Archive a solution",
+        """A published solution is withdrawn: no longer suggested nor shown outside the company.
+        It can be published again. Only published solutions can be archived (409 otherwise).""",
+    ),
+):
+    steps.add(step, partial(service.transition, action=step), Writer, summary, doc=doc)
 
 
 # --- categories ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from app.auth.principal import Principal, authenticate
 from app.kit.db import Session
 from app.kit.errors import InsufficientScope, problem_responses
 from app.kit.pagination import Page, PageParams, page_params
+from app.kit.routes import Routes
 from app.kit.routing import Router
 from app.webhooks import schemas, service
 
@@ -34,6 +35,9 @@ def _access(scope: str):
 Reader = Annotated[Principal, _access("webhooks:read")]
 Writer = Annotated[Principal, _access("webhooks:write")]
 Paging = Annotated[PageParams, Depends(page_params)]
+
+# The routes of one webhook (``/{webhook_id}...``).
+item_routes = Routes(router, response_model=schemas.Webhook, responses=ITEM_ERRORS)
 
 
 @router.get(
@@ -87,24 +91,12 @@ async def create_webhook(
     return {**schemas.Webhook.model_validate(sub).model_dump(), "secret": secret}
 
 
-@router.get(
-    "/{webhook_id}",
-    name="get",
-    summary="Get a webhook",
-    response_model=schemas.Webhook,
-    responses=ITEM_ERRORS,
-)
+@item_routes.get("/{webhook_id}", name="get", summary="Get a webhook")
 async def get_webhook(session: Session, principal: Reader, webhook_id: uuid.UUID):
     return await service.get(session, webhook_id)
 
 
-@router.patch(
-    "/{webhook_id}",
-    name="update",
-    summary="Change, pause or re-enable a webhook",
-    response_model=schemas.Webhook,
-    responses=ITEM_ERRORS,
-)
+@item_routes.patch("/{webhook_id}", name="update", summary="Change, pause or re-enable a webhook")
 async def update_webhook(
     request: Request,
     session: Session,
@@ -130,12 +122,11 @@ async def delete_webhook(session: Session, principal: Writer, webhook_id: uuid.U
     await service.remove(session, webhook_id)
 
 
-@router.post(
+@item_routes.post(
     "/{webhook_id}/rotate-secret",
     name="rotate_secret",
     summary="Rotate a webhook's signing secret",
     response_model=schemas.WebhookWithSecret,
-    responses=ITEM_ERRORS,
 )
 async def rotate_secret(
     request: Request, session: Session, principal: Writer, webhook_id: uuid.UUID
@@ -145,12 +136,11 @@ async def rotate_secret(
     return {**schemas.Webhook.model_validate(sub).model_dump(), "secret": secret}
 
 
-@router.get(
+@item_routes.get(
     "/{webhook_id}/deliveries",
     name="list_deliveries",
     summary="List a webhook's deliveries",
     response_model=Page[schemas.WebhookDelivery],
-    responses=ITEM_ERRORS,
 )
 async def list_deliveries(
     session: Session,
@@ -170,7 +160,7 @@ async def list_deliveries(
     }
 
 
-@router.post(
+@item_routes.post(
     "/{webhook_id}/deliveries/{delivery_id}/redeliver",
     name="redeliver",
     summary="Send a delivery again",
