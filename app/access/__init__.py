@@ -13,6 +13,10 @@ keep a principal to the records it may see or change (``readable`` / ``writable`
   user comes with their principal where it was loaded with it (``Principal.below``: one bind
   parameter, or no term at all for a rep with nobody below), otherwise from subqueries.
 
+Records without an owner are kept to a principal with the same pieces: ``sees_all``, ``made_by``
+(the sender of an email, the creator of a mass email) and ``addressed_to`` (a lead offer to a
+partner account or one of its reps).
+
 ``sharing`` is the object's default in code: it applies only while ``sharing_settings`` has no
 row for the object (the migration that adds an object seeds its row).
 
@@ -185,7 +189,8 @@ def _owner_or_above(
     return clause | owner_id.in_(_subordinate_owner_ids(principal))
 
 
-def _sees_all(principal: Principal) -> bool:
+def sees_all(principal: Principal) -> bool:
+    """Administrators, and API clients not bound to a partner account: every clause is true."""
     return principal.is_admin or (
         principal.kind == PrincipalKind.service and principal.partner_account_id is None
     )
@@ -233,6 +238,28 @@ def partner_users(principal: Principal):
     return select(User.id).where(
         User.partner_account_id == principal.partner_account_id, User.kind == UserKind.partner
     )
+
+
+def made_by(column, principal: Principal) -> ColumnElement[bool]:
+    """``column`` (the user who made a record that has no owner: an email's sender, a mass
+    email's creator, a lead offer's maker) is the principal's user. Never true for a principal
+    without a user (an API client); ``sees_all`` is the caller's to add."""
+    if principal.user_id is None:
+        return false()
+    return column == principal.user_id
+
+
+def addressed_to(account_column, user_column, principal: Principal) -> ColumnElement[bool]:
+    """What the vendor addresses to the principal's partner account (``account_column``), maybe
+    to one of its users (``user_column``, null for the partner as a whole): a partner manager or
+    a client bound to the account sees all of it, a partner rep what is addressed to the partner
+    as a whole or to itself. Nothing for other principals."""
+    if not is_partner(principal):
+        return false()
+    clause = account_column == principal.partner_account_id
+    if partner_wide(principal):
+        return clause
+    return clause & or_(user_column.is_(None), user_column == principal.user_id)
 
 
 def _partner_owner(owner_id, principal: Principal) -> ColumnElement[bool]:
@@ -326,7 +353,7 @@ def owner_read_clause(
 ) -> ColumnElement[bool]:
     """``read_clause`` for a record of ``obj`` owned by ``owner_id`` (any column or value): for
     rows that describe a record rather than hold it, such as a purge in the change feed."""
-    if _sees_all(principal):
+    if sees_all(principal):
         return true()
     if is_partner(principal):
         return _partner_owner(owner_id, principal)
@@ -347,7 +374,7 @@ def read_clause(
         return _portal_clause(model, principal)
     obj = object_of(model)
     clause = owner_read_clause(obj, model.owner_id, principal, sharing)
-    if obj in _PARENTS and principal.kind == PrincipalKind.user and not _sees_all(principal):
+    if obj in _PARENTS and principal.kind == PrincipalKind.user and not sees_all(principal):
         setting = org_wide_default(obj, sharing)
         clause = clause | _parent_allows(model, obj, principal, setting, read_clause)
     return clause
@@ -356,7 +383,7 @@ def read_clause(
 def write_clause(
     model, principal: Principal, sharing: Sharing = Sharing.private
 ) -> ColumnElement[bool]:
-    if _sees_all(principal):
+    if sees_all(principal):
         return true()
     if is_partner(principal):
         return _partner_clause(model, principal, write=True)
@@ -384,9 +411,11 @@ def writable(
 
 __all__ = [
     "Sharing",
+    "addressed_to",
     "can_follow_parent",
     "follow_parent",
     "is_partner",
+    "made_by",
     "object_of",
     "org_wide_default",
     "owner_read_clause",
@@ -395,6 +424,7 @@ __all__ = [
     "publish_externally",
     "read_clause",
     "readable",
+    "sees_all",
     "writable",
     "write_clause",
 ]
