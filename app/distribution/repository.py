@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import is_partner, partner_wide
+from app.access import addressed_to, is_partner, made_by
 from app.auth.principal import Principal
 from app.kit.errors import NotFound
 from app.leads.repository import records as leads
@@ -22,23 +22,12 @@ def visible(principal: Principal) -> ColumnElement[bool]:
     may read, and the offers it made itself (status feedback after the lead left it)."""
     if is_partner(principal):
         # Offers of a lead the vendor deleted drop out of the inbox.
-        clause = and_(
-            LeadOffer.partner_account_id == principal.partner_account_id,
+        return and_(
+            addressed_to(LeadOffer.partner_account_id, LeadOffer.partner_user_id, principal),
             exists().where(Lead.id == LeadOffer.lead_id, Lead.deleted_at.is_(None)),
         )
-        if not partner_wide(principal):
-            clause = and_(
-                clause,
-                or_(
-                    LeadOffer.partner_user_id.is_(None),
-                    LeadOffer.partner_user_id == principal.user_id,
-                ),
-            )
-        return clause
     lead_readable = exists().where(Lead.id == LeadOffer.lead_id, leads.readable(principal))
-    if principal.user_id is None:
-        return lead_readable
-    return or_(LeadOffer.offered_by == principal.user_id, lead_readable)
+    return or_(made_by(LeadOffer.offered_by, principal), lead_readable)
 
 
 async def get_visible(

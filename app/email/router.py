@@ -4,10 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query, Request, Response
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal, PrincipalKind, require
+from app.access import made_by, sees_all
+from app.auth.principal import Principal, require
 from app.email import merge, repository, schemas, service
 from app.email.repository import records as templates
 from app.kit import filtering
@@ -24,20 +25,12 @@ mass_router = Router(prefix="/api/v1/mass-emails", tags=["mass_emails"])
 SEND_RESPONSES = problem_responses(400, 401, 403, 404, 409, 422)
 
 
-def _sees_all(principal: Principal) -> bool:
-    return principal.is_admin or (
-        principal.kind == PrincipalKind.service and principal.partner_account_id is None
-    )
-
-
 def readable_messages(principal: Principal) -> ColumnElement[bool]:
     """Emails the principal may read: those it sent, and those about a live record it may read
     (record access decides, as for the record itself)."""
-    if _sees_all(principal):
+    if sees_all(principal):
         return true()
-    clauses = []
-    if principal.user_id is not None:
-        clauses.append(EmailMessage.sent_by == principal.user_id)
+    clauses = [made_by(EmailMessage.sent_by, principal)]
     for kind, records in merge.RECORDS.items():
         m = records.m
         clauses.append(
@@ -46,15 +39,11 @@ def readable_messages(principal: Principal) -> ColumnElement[bool]:
                 exists().where(m.id == EmailMessage.related_id, records.readable(principal)),
             )
         )
-    return or_(*clauses) if clauses else false()
+    return or_(*clauses)
 
 
 def readable_mass_emails(principal: Principal) -> ColumnElement[bool]:
-    if _sees_all(principal):
-        return true()
-    if principal.user_id is None:
-        return false()
-    return MassEmail.created_by == principal.user_id
+    return true() if sees_all(principal) else made_by(MassEmail.created_by, principal)
 
 
 async def _one(session: AsyncSession, principal: Principal, message_id: uuid.UUID):
