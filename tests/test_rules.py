@@ -11,10 +11,12 @@ module must not build such a clause itself in SQL:
   hierarchy itself (a recursive CTE over ``Role``);
 - decide itself which principals see every record (``is_admin`` or an unbound service client).
 
-"In SQL" means a column of a mapped class (``Lead.owner_id``, an ``aliased`` one,
-``resource.model.owner_id``, ``records.m.owner_id``), never a loaded row compared in Python
-(``lead.owner_id == principal.user_id``), and never an assignment (``owner_id=principal.user_id``
-on a create). A principal is a parameter annotated ``Principal`` or a name ``principal``.
+"In SQL" means a column of a mapped class (``Lead.owner_id``, an ``aliased`` one, a parameter
+``model``, ``resource.model.owner_id``, ``records.m.owner_id``), never a loaded row compared in
+Python (``lead.owner_id == principal.user_id``), and never an assignment
+(``owner_id=principal.user_id`` on a create). A principal is a parameter annotated
+``Principal`` or a name ``principal``. A principal's id first copied into a local name is not
+followed: the rule catches the usual shape, review the rest.
 """
 
 import ast
@@ -76,7 +78,7 @@ class _Checker(ast.NodeVisitor):
         params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
         principals = {a.arg for a in params if _mentions_principal(a.annotation)}
         self.principals.append(self.principals[-1] | principals)
-        self.models.append(set(self.models[-1]))
+        self.models.append(set(self.models[-1]) | {a.arg for a in params if a.arg == "model"})
         for child in ast.walk(node):
             if isinstance(child, ast.Assign) and self._is_model_source(child.value):
                 self.models[-1].update(t.id for t in child.targets if isinstance(t, ast.Name))
@@ -239,6 +241,7 @@ def test_the_rule_catches_ownership_filters():
         "    m = resource.model\n"
         "    return m.owner_id.in_([principal.user_id])\n"
     )
+    assert _flags("def f(model, principal):\n    return model.owner_id == principal.user_id\n")
     assert _flags("def f(principal):\n    return User.role_id == principal.role_id\n")
     assert _flags("def f(principal):\n    return Lead.owner_id == any_(principal.below)\n")
     assert _flags(
