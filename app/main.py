@@ -69,9 +69,8 @@ def operation_id(route: APIRoute) -> str:
 
 def telemetry_config() -> dict:
     """FastAPI's OpenTelemetry, as FastAPI sets it up, where a provider can exist: with the
-    OpenTelemetry SDK installed. Without it there is never a provider to report to, and asking
-    for the global providers on every request (three lookups in the environment) was a twentieth
-    of a get by id."""
+    OpenTelemetry SDK installed. Without it there is never a provider to report to, so the
+    per-request lookups of the global providers are turned off (docs/PERFORMANCE.md)."""
     try:
         sdk = importlib.util.find_spec("opentelemetry.sdk")
     except ModuleNotFoundError:  # no OpenTelemetry at all

@@ -137,10 +137,9 @@ def _rolled_up_partner_users(principal: Principal):
 
 
 # An internal user's principal carries the users below it when there are at most this many
-# (app/auth/principal.py); beyond, the access clauses look them up in SQL. Prepared statements
-# run as generic plans, where ``owner_id = ANY($n)`` compares with each element in turn (a
-# hashed subquery looks up): scanning 1,000,000 leads cost 166 against 165 ms with 10 ids, 202
-# against 171 with 20, 287 against 168 with 50, 1,651 against 167 with 500.
+# (app/auth/principal.py); beyond, the access clauses look them up in SQL: in a generic plan
+# ``owner_id = ANY($n)`` compares element by element, a hashed subquery looks up
+# (docs/PERFORMANCE.md, "Get by id").
 MAX_BELOW = 16
 
 
@@ -169,13 +168,11 @@ def _owner_or_above(
     owner is below the principal (a partner user it manages, a user in a role below). In that
     order: PostgreSQL evaluates an OR's terms as written and stops at the first true one, and
     runs the org-wide default's InitPlan only when a term needs it, so a principal's own records
-    (most of a rep's reads) never pay for the lookup; measured on a get by id, 7 µs of the
-    database's CPU of 66.
+    (most of a rep's reads) never pay for the lookup.
 
     The owners below come with the principal where it was loaded with them (``below``): a rep
-    with nobody below has no such term at all, a manager ``owner_id = ANY(ids)``. PostgreSQL
-    sets up every subquery of a statement on each execution, reached or not; the two below
-    cost a get by id about 15 µs of the database's CPU of 45."""
+    with nobody below has no such term at all, a manager ``owner_id = ANY(ids)``, since
+    PostgreSQL sets up every subquery of a statement on each execution, reached or not."""
     clause = owner_id == principal.user_id
     if shared is not None:
         clause = clause | shared

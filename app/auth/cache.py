@@ -3,7 +3,7 @@
 Every request checks its token against the database (app/auth/principal.py): client, grant and
 token not revoked, user active, scopes as the client and user allow now, and the users below
 an internal user (roles below theirs, partner users of the accounts they manage). That check
-was one database round trip and about a tenth of the CPU of a get by id. Its answer only
+is a database round trip on every request (docs/PERFORMANCE.md). Its answer only
 changes when a row of ``users``, ``api_clients``, ``oauth_grants`` or
 ``oauth_revoked_access_tokens`` does, or a role's parent, or an account's owner or channel
 manager, so it is kept here, per token, and dropped:
@@ -198,7 +198,7 @@ def _after_flush(session: Session, _context) -> None:
             session.info[_FLAG] = True
             return
         # get_history, not inspect(obj).attrs: the attribute view that builds stays with the
-        # object's state and makes a reference cycle (51 objects for the garbage collector).
+        # object's state and makes a reference cycle.
         if any(get_history(obj, name).has_changes() for name in columns):
             session.info[_FLAG] = True
             return

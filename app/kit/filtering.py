@@ -72,7 +72,7 @@ class Binder:
 
     A ``dry`` binder records the values and the shape only: :func:`build` and
     ``sorting.after_cursor`` then check and coerce the query but build no SQL (the statement of
-    a shape already seen is reused; building it again was a tenth of a list request). Bound
+    a shape already seen is reused, not built again). Bound
     again with a new binder, the same query gives the same names to the same values."""
 
     def __init__(self, *, dry: bool = False) -> None:

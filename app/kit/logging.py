@@ -1,8 +1,8 @@
 """Structured JSON logs, each line carrying the request id of the request that wrote it.
 
-Every request writes an access line, so a line's cost is part of every request's: with
-python-json-logger's formatter it was 17-23 µs, a tenth of a get by id. :class:`JsonLines`
-writes the same fields with orjson, and both formatters format a second's timestamp once.
+Every request writes an access line, so a line's cost is part of every request's
+(docs/PERFORMANCE.md, "Logging"). :class:`JsonLines` writes the fields with orjson, and both
+formatters format a second's timestamp once.
 """
 
 import json

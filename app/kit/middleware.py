@@ -54,9 +54,8 @@ class RequestContextMiddleware:
                     declared_length = int(value)
                 except ValueError:
                     declared_length = None
-        # 128 random bits as 32 hex digits, from the random module's generator: an id needs to
-        # be unique, not secret, and os.urandom's getrandom system call was 2.5 % of a get's
-        # CPU. The generator is seeded from os.urandom, and again in each forked worker.
+        # 128 random bits as 32 hex digits from the random module: an id must be unique, not
+        # secret, so no system call per request. Seeded from os.urandom, again in each fork.
         rid = rid or f"{random.getrandbits(128):032x}"
         token = request_id_var.set(rid)
         start = time.perf_counter()

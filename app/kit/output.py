@@ -1,7 +1,7 @@
 """Response bodies of records written straight from their rows with orjson.
 
-Validating each row into its output model and serialising that model was the largest cost of a
-list page after the framework's. For an output model whose every field orjson writes exactly as
+Validating each row into its output model only to serialise it again is skipped where it can
+be (docs/PERFORMANCE.md, "List"). For an output model whose every field orjson writes exactly as
 pydantic does (plain scalars; no validators, serializers or aliases), :func:`plain_fields` says
 so, and the resource machinery writes the rows' values of those fields directly; any other model,
 or a row that lacks one of its fields, goes through pydantic as before.

@@ -259,8 +259,7 @@ FROM campaign_members WHERE lead_id = :lead AND deleted_at IS NULL
 
 def _move_statement() -> Prepared:
     """Tasks, events and notes move to the contact (and the opportunity, when one was made) in
-    the statement that reads the campaign memberships to copy: one round trip where there were
-    four."""
+    the statement that reads the campaign memberships to copy, in one round trip."""
     return Prepared(
         text(_MOVE_SQL).bindparams(
             bindparam("lead", type_=Uuid),

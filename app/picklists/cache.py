@@ -2,7 +2,7 @@
 
 Why a cache: picklists are checked on every create and update that sets a picklist field, and
 a lead or opportunity created without a status or stage takes the picklist's default, so a
-query per check would put a query on nearly every create (the create-lead path is measured).
+query per check would put a query on nearly every create.
 The whole table is small (a few hundred rows), so each process keeps a snapshot of all of it,
 loaded with one query when it is older than ``TTL_SECONDS``. In steady state a write costs no
 query at all; a process notices another process's picklist change within ``TTL_SECONDS``.
