@@ -1,5 +1,5 @@
 """Deal registrations over HTTP: the standard operations from the resource machinery
-(app/deals/resource.py: list, get, create a draft, patch, delete, restore, history) plus one
+(app/deals/repository.py: list, get, create a draft, patch, delete, restore, history) plus one
 endpoint per workflow transition and the conflict check."""
 
 import uuid

@@ -1,5 +1,5 @@
 """MDF over HTTP: the standard operations of budgets, fund requests and fund claims (from the
-resource machinery, app/mdf/resource.py) plus the workflow transitions, one endpoint each."""
+resource machinery, app/mdf/repository.py) plus the workflow transitions, one endpoint each."""
 
 from typing import Annotated
 

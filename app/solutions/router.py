@@ -1,4 +1,4 @@
-"""Solutions over HTTP: the standard operations (app/solutions/resource.py), the life cycle
+"""Solutions over HTTP: the standard operations (app/solutions/repository.py), the life cycle
 steps, full-text search and suggestions, and the category tree (administrators)."""
 
 import uuid
