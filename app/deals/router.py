@@ -1,6 +1,6 @@
 """Deal registrations over HTTP: the standard operations from the resource machinery
-(app/deals/repository.py: list, get, create a draft, patch, delete, restore, history) plus one
-endpoint per workflow transition and the conflict check."""
+(app/deals/repository.py: list, get, patch, delete, restore, history), a create that registers
+(and submits) through the service, one action per workflow transition, and the conflict check."""
 
 import uuid
 from typing import Annotated

@@ -292,7 +292,7 @@ class Records:
         self._statements: dict[tuple, Any] = {}
         self._fields: dict[tuple[str, frozenset[str]], dict[str, Any]] = {}
         # Per set of hidden fields: the output's names shown, all its names, their picker.
-        self._render_plans: dict[frozenset[str], tuple] = {}
+        self._plain_plans: dict[frozenset[str], tuple] = {}
 
     def _statement(self, key: tuple, principal: Principal, build: Callable[[Principal], Any]):
         """A statement built once per kind of principal (ids as bind parameters; execute it with
@@ -504,10 +504,10 @@ class Records:
         """Rows as dicts of the output's shown fields, for an output model orjson writes as
         pydantic would (app/kit/output.py); None where the rows lack one of its fields."""
         first = rows[0]
-        plan = self._render_plans.get(hidden)
+        plan = self._plain_plans.get(hidden)
         if plan is None:
             names = tuple(f for f in fields if f not in hidden)
-            plan = self._render_plans[hidden] = (names, frozenset(fields), _picker(names))
+            plan = self._plain_plans[hidden] = (names, frozenset(fields), _picker(names))
         names, wanted, pick = plan
         # Picked and zipped in C. Records whose columns begin with the fields (a list page's:
         # see _output_columns) are zipped as they are; others picked by position.
@@ -570,7 +570,7 @@ class Records:
         """A live record the principal may read, as a dict of its columns (for responses; no ORM
         object is built); 404 otherwise. With ``records``, where the output model is written
         straight from rows, the asyncpg record of the output's fields in order, as a list page
-        reads them (:meth:`_output_columns`: ids as text), for :meth:`render` to zip as it is."""
+        reads them (:meth:`_output_columns`: ids as text), for :meth:`dump` to zip as it is."""
         records = records and self._zippable
 
         def prepare(p: Principal) -> Prepared:
