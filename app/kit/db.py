@@ -103,106 +103,50 @@ def session_factory_for(maker: async_sessionmaker[AsyncSession]) -> SessionFacto
     return factory
 
 
-def read_factory(engine: AsyncEngine) -> SessionFactory:
-    """Sessions for API reads: autocommit, so a GET sends no BEGIN and no COMMIT (each read is one
-    statement; a transaction only added two round trips per request).
-
-    They are read sessions (:class:`ReadSession`): a :class:`Prepared` statement on one, while
-    it has no connection of its own, runs on a connection lent for that one statement (kept
-    between statements by :class:`_Lender`, else checked out of the pool) and given back before
-    it returns, and no SQLAlchemy session is built unless the handler uses the ORM: measured, a
-    SQLAlchemy session with its connection and transaction cost about three times the CPU of a
-    get served by prepared statements alone. One request never holds two connections at
-    once."""
-    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return _lazy_factory(ReadSession, make_sessionmaker(reads), engine)
+# session.info key: the engine whose connections a prepared statement may borrow while the
+# session holds none (API reads; see Prepared._lent).
+_LEND = "accord.lend"
 
 
-class _Lazy:
-    """``async with factory() as session`` for :func:`_lazy_factory`: a class rather than an
-    ``asynccontextmanager``, whose generator machinery cost every request a few microseconds."""
+class _Opened:
+    """``async with`` a new session: closed on the way out unless it never began a transaction
+    nor held an object (then there is nothing to close, and closing still costs a greenlet)."""
 
-    __slots__ = ("_engine", "_kind", "_maker", "_session")
+    __slots__ = ("_maker", "_session")
 
-    def __init__(self, kind, maker, engine) -> None:
-        self._kind, self._maker, self._engine = kind, maker, engine
+    def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
+        self._maker = maker
 
-    async def __aenter__(self) -> "ReadSession":
-        self._session = self._kind(self._maker, self._engine)
+    async def __aenter__(self) -> AsyncSession:
+        self._session = self._maker()
         return self._session
 
     async def __aexit__(self, *exc_info) -> None:
-        await self._session.close()
+        sync = self._session.sync_session
+        if sync.get_transaction() is not None or sync.identity_map or sync.new or sync.deleted:
+            await self._session.close()
 
 
-def _lazy_factory(
-    kind: "type[ReadSession]", maker: async_sessionmaker[AsyncSession], engine: AsyncEngine
-) -> SessionFactory:
-    def factory() -> _Lazy:
-        return _Lazy(kind, maker, engine)
+def _opening(maker: async_sessionmaker[AsyncSession]) -> SessionFactory:
+    def factory() -> _Opened:
+        return _Opened(maker)
 
     return factory  # type: ignore[return-value]
 
 
-class ReadSession:
-    """An autocommit session for a read, built only when something other than prepared
-    statements needs it: any attribute but these is the real ``AsyncSession``'s."""
-
-    __slots__ = ("_engine", "_info", "_maker", "_real")
-
-    def __init__(self, maker: async_sessionmaker[AsyncSession], engine: AsyncEngine) -> None:
-        self._maker = maker
-        self._engine = engine
-        self._real: AsyncSession | None = None
-        self._info: dict = {}
-
-    @property
-    def info(self) -> dict:
-        return self._real.info if self._real is not None else self._info
-
-    def _session(self) -> AsyncSession:
-        if self._real is None:
-            self._real = self._maker()
-            self._real.info.update(self._info)
-        return self._real
-
-    def __getattr__(self, name: str):
-        return getattr(self._session(), name)
-
-    def _lender(self) -> AsyncEngine | None:
-        """The engine to borrow a connection from, while the session holds none."""
-        if self._real is None or self._real.sync_session.get_transaction() is None:
-            return self._engine
-        return None
-
-    async def commit(self) -> None:
-        if self._real is not None and not _idle(self._real):
-            await self._real.commit()
-
-    async def rollback(self) -> None:
-        if self._real is not None:
-            await self._real.rollback()
-
-    async def close(self) -> None:
-        if self._real is not None:
-            await self._real.close()
-
-
-class WriteSession(ReadSession):
-    """The session of a request that may write, built only when something needs it: a create
-    whose one statement runs alone (:meth:`Prepared.fetchrow_alone`) needs none, and building
-    and closing one for nothing was a sixteenth of a create. Prepared reads on it use its own
-    connection, in its transaction, as on any session."""
-
-    __slots__ = ()
-
-    def _lender(self) -> AsyncEngine | None:
-        return None
+def read_factory(engine: AsyncEngine) -> SessionFactory:
+    """Sessions for API reads: autocommit, so a GET sends no BEGIN and no COMMIT (each read is one
+    statement). A :class:`Prepared` statement on one, while it has no transaction, runs on a
+    connection lent for that statement alone, so a request never holds two connections."""
+    reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return _opening(
+        async_sessionmaker(reads, expire_on_commit=False, autoflush=False, info={_LEND: engine})
+    )
 
 
 def write_factory(engine: AsyncEngine) -> SessionFactory:
-    """Sessions for requests that may write (:class:`WriteSession`), on ``engine``."""
-    return _lazy_factory(WriteSession, make_sessionmaker(engine), engine)
+    """Sessions for requests that may write, on ``engine``."""
+    return _opening(make_sessionmaker(engine))
 
 
 def savepoint_factory(conn: AsyncConnection) -> SessionFactory:
@@ -254,8 +198,8 @@ class request_session:
         session = self._session
         try:
             if exc is None:
-                if isinstance(session, ReadSession) or not _idle(session):
-                    await session.commit()  # a ReadSession's (and WriteSession's) checks itself
+                if not _idle(session):
+                    await session.commit()
             elif isinstance(exc, AppError) and exc.persist:
                 await session.commit()
             else:
@@ -311,7 +255,12 @@ class Prepared:
         self.sql = str(compiled)
         self.names = tuple(compiled.positiontup or ())
         self.defaults = dict(compiled.params)
-        self.processors = dict(compiled._bind_processors)
+        self.processors = {}
+        for name in self.names:
+            impl = compiled.binds[name].type.dialect_impl(_ASYNCPG)
+            processor = impl.bind_processor(_ASYNCPG)
+            if processor is not None:
+                self.processors[name] = processor
 
     def _args(self, params: dict) -> list:
         args = []
@@ -343,10 +292,8 @@ class Prepared:
         A connection found lost (the database restarted, an idle connection was cut) is
         discarded with every other connection the pool made before it, and the statement, a
         read that changed nothing, is run once more on a new one."""
-        if type(session) is not ReadSession:
-            return _NOT_LENT
-        engine = session._lender()
-        if engine is None:
+        engine = session.info.get(_LEND)
+        if engine is None or session.sync_session.get_transaction() is not None:
             return _NOT_LENT
         return await self._on_lent(engine, method, params, again=True)
 
@@ -356,22 +303,23 @@ class Prepared:
         args = self._args(params)
         lender = _lender(engine)
         for attempt in (1, 2):
+            generation = lender.generation
             raw = lender.take() or await engine.raw_connection()
             try:
                 result = await getattr(raw.driver_connection, method)(self.sql, *args)
             except BaseException as exc:
                 if isinstance(exc, asyncpg.PostgresError) and not isinstance(exc, _LOST):
                     # The statement failed (a timeout, bad data); the link is fine.
-                    if not lender.keep_for_next(raw):
+                    if not lender.keep_for_next(raw, generation):
                         await greenlet_spawn(raw.close)
                     raise
                 raw.invalidate()  # lost, or left mid-statement: never lent again
                 if isinstance(exc, _LOST):
-                    _forget_older(engine, exc)
+                    await _forget_older(engine, generation)
                     if again and attempt == 1:
                         continue
                 raise
-            if not lender.keep_for_next(raw):
+            if not lender.keep_for_next(raw, generation):
                 # Back to the pool, in SQLAlchemy's greenlet: a pool that is full closes it.
                 await greenlet_spawn(raw.close)
             return result
@@ -392,13 +340,10 @@ class Prepared:
         return await driver.fetch(self.sql, *self._args(params))
 
     async def _in_transaction(self, session: AsyncSession):
-        """The session's asyncpg connection with its transaction begun (as SQLAlchemy begins
-        it, if it has not been yet); None where the adapter is not the known one (then the
-        statement goes through SQLAlchemy, which begins it)."""
+        """The session's asyncpg connection when its transaction has begun; None before that
+        (the statement then goes through SQLAlchemy, which sends the BEGIN)."""
         driver = await self._driver(session)
-        if driver.is_in_transaction() or await _begin(session):
-            return driver
-        return None
+        return driver if driver.is_in_transaction() else None
 
     async def fetchrow_written(self, session: AsyncSession, params: dict):
         """For a write that returns its row (INSERT ... RETURNING): inside the session's
@@ -426,12 +371,8 @@ class Prepared:
 
         A lent connection found lost is not tried again: whether the statement committed before
         the link broke is not known, so the error goes to the caller, as on any write."""
-        if type(session) is WriteSession:
-            if session._real is None:  # nothing built, so nothing begun
-                return await self._on_lent(session._engine, "fetchrow", params, again=False)
-            session = session._real
         sync = session.sync_session
-        if type(session) is AsyncSession and not (sync.new or sync.dirty or sync.deleted):
+        if not (sync.new or sync.dirty or sync.deleted):
             if sync.get_transaction() is None:
                 engine = session.bind
                 if isinstance(engine, AsyncEngine):
@@ -454,60 +395,39 @@ class Prepared:
 _NOT_LENT = object()
 
 
-async def _begin(session: AsyncSession) -> bool:
-    """Send the session's BEGIN now, as SQLAlchemy's asyncpg adapter does before its first
-    statement (same isolation, read-only and deferrable settings; commit and rollback then go
-    through SQLAlchemy as usual), so the first write need not go through SQLAlchemy's execution
-    to begin it. False where the adapter is not the one this knows (nothing was sent)."""
-    conn = await session.connection()
-    adapted = (await conn.get_raw_connection()).dbapi_connection
-    start = getattr(adapted, "_start_transaction", None)
-    mutex = getattr(adapted, "_execute_mutex", None)
-    if start is None or mutex is None or getattr(adapted, "_transaction", False) is not None:
-        return False
-    async with mutex:
-        await start()
-    return adapted._transaction is not None
-
-
-def _forget_older(engine: AsyncEngine, exc: BaseException) -> None:
-    """As SQLAlchemy does on a disconnect: connections the pool made before now are replaced
-    when next checked out (they most likely share the fate of the one found lost)."""
-    _lender(engine).drop()
-    invalidate = getattr(engine.sync_engine.pool, "_invalidate", None)
-    if invalidate is not None:
-        invalidate(None, exc, _checkin=False)
+async def _forget_older(engine: AsyncEngine, generation: int) -> None:
+    """As SQLAlchemy does on a disconnect: the connections made before now most likely share the
+    fate of the one found lost, so the pool is replaced (once per loss: not again by a request
+    that took its connection before the replacement)."""
+    if _lender(engine).generation == generation:
+        await engine.dispose()
 
 
 class _Lender:
     """Connections a lent statement (a read, or a create alone) has finished with, kept checked
-    out for the next one.
+    out for the next one: these statements run in autocommit and leave nothing on the
+    connection, and a checkout and checkin through the pool is a greenlet and its events each
+    time. At most ``keep`` wait here; the rest go back to the pool, and so do these when the
+    engine is disposed of (then ``generation`` moves on, and a connection taken before is not
+    kept: it belongs to the pool that was replaced)."""
 
-    Checking a connection out of SQLAlchemy's pool and back in cost a read about 35 µs of CPU
-    (a greenlet to enter the pool's synchronous code, the checkout and reset events, the
-    queue), an eighth of a get by id. These statements run in autocommit and leave nothing on
-    the connection, so the next one can take it as it is. At most ``keep`` wait here; the
-    rest go back to the pool, and so do these when the engine is disposed (closed) or a lost
-    connection makes the pool forget the older ones (dropped)."""
-
-    __slots__ = ("__weakref__", "idle", "keep", "pool")
+    __slots__ = ("__weakref__", "generation", "idle", "keep")
 
     def __init__(self, engine: AsyncEngine) -> None:
         sync = engine.sync_engine
-        self.pool = sync.pool
         self.idle: list = []
-        # Half the pool: most of the statements in flight at once in a busy worker (16 clients
-        # creating leads in process: keeping 5 missed a third of the time, 10 a seventh; reads
-        # missed 1 in 300 either way), and never more than sessions can spare (they still have
-        # the other half and the overflow).
-        self.keep = max(1, getattr(self.pool, "size", lambda: 4)() // 2)
+        self.generation = 0
+        # Half the pool: most of the statements in flight at once in a busy worker, and never
+        # more than sessions can spare (they still have the other half and the overflow).
+        size = getattr(sync.pool, "size", None)
+        self.keep = max(1, size() // 2) if callable(size) else 2
         lender = weakref.ref(self)
 
-        def disposed(disposed_engine) -> None:
+        def disposed(_engine) -> None:
             this = lender()
             if this is not None:
+                this.generation += 1
                 this.drop()
-                this.pool = disposed_engine.pool  # the new one
 
         event.listen(sync, "engine_disposed", disposed)
 
@@ -520,14 +440,14 @@ class _Lender:
             raw.invalidate()  # the server ended it while it waited here
         return None
 
-    def keep_for_next(self, raw) -> bool:
-        if len(self.idle) < self.keep and raw.is_valid and raw._pool is self.pool:
+    def keep_for_next(self, raw, generation: int) -> bool:
+        if len(self.idle) < self.keep and raw.is_valid and generation == self.generation:
             self.idle.append(raw)
             return True
         return False
 
     def drop(self) -> None:
-        """Close the kept connections (the pool may be gone: they are not given back)."""
+        """Close the kept connections (their pool may be gone: they are not given back)."""
         idle, self.idle = self.idle, []
         for raw in idle:
             raw.invalidate()
