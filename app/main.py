@@ -32,7 +32,7 @@ from app.email.router import templates_router as email_templates_router
 from app.email.tracking import router as tracking_router
 from app.ideas.router import router as ideas_router
 from app.inbound.router import routers as inbound_routers
-from app.kit import db, dispatch, errors, heap
+from app.kit import db, errors, fastpath, heap
 from app.kit.errors import FieldError, Problem
 from app.kit.idempotency import IdempotencyMiddleware
 from app.kit.middleware import RequestContextMiddleware
@@ -247,8 +247,8 @@ def create_app(settings: Settings | None = None, *, session_factory=None, engine
         ops_router,
     ):
         app.include_router(router)
-    # Lean routes found by an index of path segments rather than router by router.
-    dispatch.install(app)
+    # The one seam of the fast path (app/kit/fastpath): off with ACCORD_FASTPATH=off.
+    fastpath.install(app)
 
     def openapi() -> dict:
         if app.openapi_schema:

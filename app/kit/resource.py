@@ -43,8 +43,8 @@ from app.kit.errors import (
     ValidationFailed,
     problem_responses,
 )
+from app.kit.fastpath import lean
 from app.kit.ids import new_id
-from app.kit.lean import lean
 from app.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from app.kit.recycle import Cascade
 from app.kit.routing import Router

@@ -11,7 +11,7 @@ from app.auth.principal import Principal, require
 from app.kit import errors
 from app.kit.db import Session
 from app.kit.errors import AppError, problem_responses
-from app.kit.lean import lean
+from app.kit.fastpath import lean
 from app.kit.resource import build_router
 from app.leads import schemas, service
 from app.leads.repository import records

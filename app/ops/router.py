@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.kit import metrics
 from app.kit.errors import problem_response, problem_responses
-from app.kit.lean import lean
+from app.kit.fastpath import lean
 from app.kit.migrations import current_revision, head_revision
 from app.kit.routing import Router
 

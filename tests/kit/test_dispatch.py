@@ -1,8 +1,8 @@
-"""The route index (app/kit/dispatch.py) must pick, for every request, the route FastAPI's own
-routing picks, and leave to FastAPI every request it cannot decide. Checked against FastAPI for
-every route of the app and every method, on paths built from each route's pattern (including
-path values that are other routes' literal segments), and over HTTP against the same app
-routed by FastAPI alone."""
+"""The route index (app/kit/fastpath/dispatch.py) must pick, for every request, the route FastAPI's
+own routing picks, and leave to FastAPI every request it cannot decide. Checked against FastAPI
+for every route of the app and every method, on paths built from each route's pattern (including
+path values that are other routes' literal segments), and over HTTP against the same app routed
+by FastAPI alone."""
 
 import uuid
 
@@ -11,8 +11,7 @@ import pytest
 from fastapi.routing import _IncludedRouter
 from starlette.routing import Match
 
-from app.kit import dispatch
-from app.kit.lean import MARK
+from app.kit.fastpath import MARK, dispatch
 from app.main import create_app
 from app.models import Lead
 from tests.factories import make_user, user_token
@@ -159,7 +158,7 @@ def test_routes_with_a_pattern_at_the_head_are_seen_under_every_head():
     from fastapi import FastAPI
     from starlette.responses import Response
 
-    from app.kit.lean import lean
+    from app.kit.fastpath import lean
     from app.kit.routing import Router
 
     async def answer() -> Response:

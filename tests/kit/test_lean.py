@@ -1,6 +1,7 @@
-"""Lean routes (app/kit/lean.py) read their parameters without FastAPI's solver. They must answer
-bad input exactly as FastAPI would: the same endpoint served both ways gives the same status
-and body for every request below, and the resource routes keep their 401/403/404/422 answers."""
+"""Lean handlers (app/kit/fastpath/handlers.py) read their parameters without FastAPI's solver.
+They must answer bad input exactly as FastAPI would: the same endpoint served both ways gives
+the same status and body for every request below, and the resource routes keep their
+401/403/404/422 answers."""
 
 import inspect
 import uuid
@@ -11,8 +12,8 @@ import pytest
 from fastapi import FastAPI, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.kit import errors
-from app.kit.lean import LeanRoute, lean
+from app.kit import errors, fastpath
+from app.kit.fastpath.handlers import handler_for
 from app.kit.routing import Router
 from app.leads.router import router as leads_router
 from app.models import Lead
@@ -50,9 +51,10 @@ def _app() -> FastAPI:
     plain = Router(prefix="/plain")
     plain.post("/{code}/{record_id}")(echo)
     fast = Router(prefix="/lean")
-    fast.post("/{code}/{record_id}")(lean(_copy(echo)))
+    fast.post("/{code}/{record_id}")(fastpath.lean(_copy(echo)))
     app.include_router(plain)
     app.include_router(fast)
+    assert fastpath.install(app)
     return app
 
 
@@ -108,8 +110,8 @@ async def test_lean_route_answers_as_fastapi_does(path, query, headers, body):
 def test_resource_routes_are_lean():
     leads = {r.name: r for r in leads_router.routes}
     for name in ("list", "get", "create", "update", "delete", "restore", "upsert", "convert"):
-        assert isinstance(leads[name], LeanRoute)
-        assert getattr(leads[name].endpoint, "__accord_lean__", False), name
+        assert getattr(leads[name].endpoint, fastpath.MARK, False), name
+        assert callable(handler_for(leads[name]))
 
 
 async def test_lean_resource_route_refuses_bad_callers_and_input(client, session):

@@ -1,27 +1,25 @@
 """Route lookup by the path's first segments, in front of FastAPI's routing, for lean routes.
 
-FastAPI (0.16x) keeps each included router as a unit: per request it asks every router in turn
-whether the path is its own, then matches again inside the one that said yes. With 58 routers
-that was half the CPU of ``/healthz`` and about a tenth of a get by id. This keeps an index
-from a path's first three segments to the routes that could match there, kept in FastAPI's
-order; each entry is built on the first request under it, from only the routers that have a
-route there. When the first route that fully matches a request is a :func:`lean
-<app.kit.lean.lean>` one, the request is handed to that route's app directly, with the scope
-FastAPI would have set (``route``, ``endpoint``, ``path_params``, the effective route context).
-Every other request (another kind of route first, a method not allowed, no match, a trailing
-slash to redirect) goes through FastAPI's own routing unchanged.
+FastAPI keeps each included router as a unit: per request it asks every router in turn whether
+the path is its own, then matches again inside the one that said yes. This keeps an index from
+a path's first three segments to the routes that could match there, in FastAPI's order; each
+entry is built on the first request under it, from only the routers that have a route there.
+When the first route that fully matches a request is a lean one, its lean handler is called with
+the scope FastAPI would have set (``route``, ``endpoint``, ``path_params``, the effective route
+context). Every other request (another kind of route first, a method not allowed, no match, a
+trailing slash to redirect) goes through FastAPI's own routing unchanged.
 
-It uses FastAPI internals (the included routers' effective route contexts); where they are not
-there, ``install`` leaves the app as it is. ``tests/kit/test_dispatch.py`` checks, for every
-route and method, that the lookup picks what FastAPI picks.
+The FastAPI internals it reads are imported here and nowhere else; where they are not there,
+``install`` leaves the app as it is. ``tests/kit/test_dispatch.py`` checks, for every route and
+method, that the lookup picks what FastAPI picks.
 """
 
 import logging
 from typing import Any
 
-from starlette._utils import get_route_path
+from fastapi.routing import APIRoute
 from starlette.requests import Request
-from starlette.routing import Mount
+from starlette.routing import Mount, get_route_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 try:  # FastAPI internals; without them FastAPI routes every request itself.
@@ -35,7 +33,7 @@ try:  # FastAPI internals; without them FastAPI routes every request itself.
 except ImportError:  # pragma: no cover - depends on the installed FastAPI
     _IncludedRouter = None
 
-from app.kit.lean import MARK
+from app.kit.fastpath.handlers import MARK, handler_for
 
 logger = logging.getLogger("accord.dispatch")
 # Segments of the path that key the index: "/api/v1/leads/..." -> ("api", "v1", "leads").
@@ -47,14 +45,15 @@ def _key(path: str) -> tuple[str, ...]:
 
 
 class _Entry:
-    __slots__ = ("context", "convertors", "methods", "regex")
+    __slots__ = ("context", "convertors", "handler", "methods", "regex")
 
-    def __init__(self, regex, convertors, context, methods) -> None:
+    def __init__(self, regex, convertors, context, methods, handler=None) -> None:
         self.regex = regex
         self.convertors = convertors
         # None: not a lean route; a request it matches is left to FastAPI.
         self.context = context
         self.methods = methods
+        self.handler = handler
 
 
 class _Group:
@@ -140,6 +139,10 @@ class Dispatch:
     def lookup(self, scope: Scope) -> tuple[Any, dict] | None:
         """The lean route context FastAPI would pick for this request and its path
         parameters, or None where FastAPI must decide."""
+        hit = self._find(scope)
+        return None if hit is None else (hit[0].context, hit[1])
+
+    def _find(self, scope: Scope) -> tuple[_Entry, dict] | None:
         version = self._routes_version()
         if version != self._version:
             self._reset()
@@ -163,15 +166,16 @@ class Dispatch:
             params = match.groupdict()
             for name, value in params.items():
                 params[name] = entry.convertors[name].convert(value)
-            return entry.context, params
+            return entry, params
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        hit = self.lookup(scope) if scope["type"] == "http" else None
+        hit = self._find(scope) if scope["type"] == "http" else None
         if hit is None:
             await self.fallback(scope, receive, send)
             return
-        ctx, params = hit
+        entry, params = hit
+        ctx = entry.context
         # What FastAPI's router and the included router set before calling the route.
         scope.setdefault("router", self.router)
         scope["endpoint"] = ctx.endpoint
@@ -179,14 +183,13 @@ class Dispatch:
         scope.setdefault(_FASTAPI_SCOPE_KEY, {})[_FASTAPI_EFFECTIVE_ROUTE_CONTEXT_KEY] = ctx
         scope["route"] = ctx.original_route
         _route_selected(scope=scope, path=ctx.path_format)  # FastAPI's telemetry, if on
-        handler = getattr(ctx.original_route, "lean_handler", None)
-        if handler is None or getattr(ctx, "max_body_size", None) is not None:
-            await ctx.app(scope, receive, send)
+        if getattr(ctx, "max_body_size", None) is not None:
+            await ctx.app(scope, receive, send)  # FastAPI's, which applies the limit
             return
         # What ``ctx.app`` (FastAPI's request_response) does, less the two exit stacks a lean
         # handler has no use for (it takes no dependencies) and the exception handling the
         # ExceptionMiddleware outside does the same way for the same scope.
-        response = await handler(Request(scope, receive, send))
+        response = await entry.handler(Request(scope, receive, send))
         await response(scope, receive, send)
 
 
@@ -215,6 +218,7 @@ def _entry(route) -> tuple[tuple[str, ...] | None, _Entry]:
         route.param_convertors,
         route if lean else None,
         getattr(route, "methods", None),
+        handler_for(route.original_route) if lean else None,
     )
 
 
@@ -227,11 +231,25 @@ class _Any:
 _ANY = _Any()
 
 
+def _lean_routes(routes) -> list:
+    """The routes with a lean endpoint among these, through every included router."""
+    found = []
+    for route in routes:
+        if isinstance(route, _IncludedRouter):
+            found += _lean_routes(route.original_router.routes)
+        elif isinstance(route, APIRoute) and getattr(route.endpoint, MARK, False):
+            found.append(route)
+    return found
+
+
 def install(app) -> bool:
-    """Put the lookup in front of the app's router; False where FastAPI's internals differ."""
+    """Put the lookup in front of the app's router, each lean endpoint's handler built now (an
+    endpoint it cannot serve is refused here); False where FastAPI's internals differ."""
     router = app.router
     if _IncludedRouter is None or getattr(router, "middleware_stack", None) is None:
         logger.warning("FastAPI's routing internals differ: routing without the index")
         return False
+    for route in _lean_routes(router.routes):
+        handler_for(route)
     router.middleware_stack = Dispatch(router, router.middleware_stack)
     return True

@@ -1,9 +1,7 @@
-"""Lean routes: endpoints served without FastAPI's general dependency solver.
+"""Lean handlers: endpoints served without FastAPI's general dependency solver.
 
-FastAPI solves an endpoint's parameters anew on every request, through a generic walk of its
-dependency tree; for the resource operations that walk was the largest single cost of a request
-(about half of a get by id). An endpoint marked :func:`lean` declares only parameters of a few
-plain kinds, and its route reads them directly:
+An endpoint marked :func:`lean` declares only parameters of a few plain kinds, and its handler
+reads them directly:
 
 - the request's session (:data:`app.kit.db.Session`) and the caller
   (``Annotated[Principal, require(...)]``), through the same code as the dependencies;
@@ -13,8 +11,9 @@ plain kinds, and its route reads them directly:
 - :class:`Request` and :class:`Response`.
 
 The endpoint must return a :class:`Response` (or ``None`` for an empty answer with the route's
-status). The OpenAPI document is generated from the same signature as before, so clients see no
-difference; an endpoint with any other kind of parameter is refused when the app is built.
+status). FastAPI serves the same endpoint the same way when the fast path is off, and documents
+it from the same signature; an endpoint with any other kind of parameter is refused when the fast
+path is installed.
 """
 
 import inspect
@@ -38,7 +37,7 @@ MARK = "__accord_lean__"
 
 
 def lean(endpoint: Callable) -> Callable:
-    """Serve this endpoint through :class:`LeanRoute` (see the module's docstring)."""
+    """Serve this endpoint by a lean handler on the fast path (see the module's docstring)."""
     setattr(endpoint, MARK, True)
     return endpoint
 
@@ -107,79 +106,83 @@ def _plan(endpoint: Callable, path_names: set[str]) -> list[_Param]:
     return plan
 
 
-class LeanRoute(APIRoute):
-    """An APIRoute that serves :func:`lean` endpoints itself; others as FastAPI does."""
+_HANDLER = "__accord_lean_handler__"
 
-    def get_route_handler(self):
-        if not getattr(self.endpoint, MARK, False):
-            return super().get_route_handler()
-        plan = _plan(self.endpoint, set(self.param_convertors))
-        endpoint, status_code = self.endpoint, self.status_code or 200
-        needs_session = any(p.kind in ("session", "principal") for p in plan)
 
-        async def solve(request: Request, session, errors: list) -> dict[str, Any]:
-            values: dict[str, Any] = {}
-            for p in plan:
-                if p.kind == "session":
-                    values[p.name] = session
-                elif p.kind == "principal":
-                    values[p.name] = await authorize(request, session, p.scopes)
-                elif p.kind == "request":
-                    values[p.name] = request
-                elif p.kind == "response":
-                    values[p.name] = Response()
-                elif p.kind == "body":
-                    values[p.name] = await _body(request, p, errors)
+def handler_for(route: APIRoute) -> Callable:
+    """The lean handler of a route whose endpoint is marked (``request -> Response``), built once
+    per route and kept on it (routers are shared by every app built in a process)."""
+    handler = getattr(route, _HANDLER, None)
+    if handler is None:
+        handler = _build(route)
+        setattr(route, _HANDLER, handler)
+    return handler
+
+
+def _build(route: APIRoute) -> Callable:
+    plan = _plan(route.endpoint, set(route.param_convertors))
+    endpoint, status_code = route.endpoint, route.status_code or 200
+    needs_session = any(p.kind in ("session", "principal") for p in plan)
+
+    async def solve(request: Request, session, errors: list) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for p in plan:
+            if p.kind == "session":
+                values[p.name] = session
+            elif p.kind == "principal":
+                values[p.name] = await authorize(request, session, p.scopes)
+            elif p.kind == "request":
+                values[p.name] = request
+            elif p.kind == "response":
+                values[p.name] = Response()
+            elif p.kind == "body":
+                values[p.name] = await _body(request, p, errors)
+            else:
+                if p.kind == "path":
+                    source = request.path_params
+                elif p.kind == "query":
+                    source = request.query_params
                 else:
-                    if p.kind == "path":
-                        source = request.path_params
-                    elif p.kind == "query":
-                        source = request.query_params
-                    else:
-                        source = request.headers
-                    raw = source.get(p.alias)
-                    if raw is None:
-                        if p.default is inspect.Parameter.empty:
-                            errors.append(
-                                {
-                                    "type": "missing",
-                                    "loc": (p.kind, p.alias),
-                                    "msg": "Field required",
-                                    "input": None,
-                                }
-                            )
-                            continue
-                        values[p.name] = p.default
-                        continue
-                    try:
-                        values[p.name] = p.adapter.validate_python(raw)
-                    except ValidationError as exc:
-                        errors.extend(
-                            {**e, "loc": (p.kind, p.alias, *e["loc"])} for e in exc.errors()
+                    source = request.headers
+                raw = source.get(p.alias)
+                if raw is None:
+                    if p.default is inspect.Parameter.empty:
+                        errors.append(
+                            {
+                                "type": "missing",
+                                "loc": (p.kind, p.alias),
+                                "msg": "Field required",
+                                "input": None,
+                            }
                         )
-            return values
+                        continue
+                    values[p.name] = p.default
+                    continue
+                try:
+                    values[p.name] = p.adapter.validate_python(raw)
+                except ValidationError as exc:
+                    errors.extend({**e, "loc": (p.kind, p.alias, *e["loc"])} for e in exc.errors())
+        return values
 
-        async def run(request: Request, session) -> Response:
-            errors: list = []
-            values = await solve(request, session, errors)
-            if errors:
-                # Parameters first, then the body, as FastAPI reports them.
-                errors.sort(key=lambda e: e["loc"][0] == "body")
-                raise RequestValidationError(errors)
-            result = await endpoint(**values)
-            if result is None:
-                return Response(status_code=status_code)
-            return result
+    async def run(request: Request, session) -> Response:
+        errors: list = []
+        values = await solve(request, session, errors)
+        if errors:
+            # Parameters first, then the body, as FastAPI reports them.
+            errors.sort(key=lambda e: e["loc"][0] == "body")
+            raise RequestValidationError(errors)
+        result = await endpoint(**values)
+        if result is None:
+            return Response(status_code=status_code)
+        return result
 
-        async def handler(request: Request) -> Response:
-            if not needs_session:
-                return await run(request, None)
-            async with request_session(request) as session:
-                return await run(request, session)
+    async def handler(request: Request) -> Response:
+        if not needs_session:
+            return await run(request, None)
+        async with request_session(request) as session:
+            return await run(request, session)
 
-        # The same for every inclusion of the route: app/kit/dispatch.py calls it directly.
-        self.lean_handler = handler
-        return handler
+    return handler
 
 
 async def _body(request: Request, p: _Param, errors: list) -> Any:
@@ -210,4 +213,4 @@ async def _body(request: Request, p: _Param, errors: list) -> Any:
         return None
 
 
-__all__ = ["LeanRoute", "lean"]
+__all__ = ["MARK", "handler_for", "lean"]
