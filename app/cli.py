@@ -28,6 +28,15 @@ def _migrate(url: str) -> None:
     upgrade(url)
 
 
+def served_url(host: str, port: int) -> str:
+    """The URL a client on this machine reaches ``accord serve --host --port`` at."""
+    if host in ("127.0.0.1", "0.0.0.0", "localhost", "::", "::1", ""):  # noqa: S104
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -54,6 +63,9 @@ def serve(
         _migrate(url)
     # Worker processes read the same settings; hand them the resolved database.
     os.environ["DATABASE_URL"] = url
+    if "public_url" not in settings.model_fields_set:
+        # Advertise where this server listens (OAuth metadata, tokens' iss, links in emails).
+        os.environ["ACCORD_PUBLIC_URL"] = served_url(host, port)
     os.environ["ACCORD_WORKER_IN_PROCESS"] = "true" if worker else "false"
     get_settings.cache_clear()
     if workers > 1:

@@ -1,6 +1,7 @@
 """The command line as a user runs it: `accord serve` on a fresh data folder (starting the
 embedded PostgreSQL when no DATABASE_URL is set), then `accord create-client` and a token."""
 
+import base64
 import json
 import os
 import signal
@@ -63,6 +64,11 @@ def test_serve_then_create_client_then_token_then_me(cli_env, tmp_path):
         assert ready is not None and ready.status_code == 200, (tmp_path / "serve.log").read_text()
         if "DATABASE_URL" not in cli_env:
             assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
+        # With no ACCORD_PUBLIC_URL, what is advertised is where it is served.
+        served = f"http://localhost:{port}"
+        meta = httpx.get(f"{base}/.well-known/oauth-authorization-server").json()
+        assert meta["issuer"] == served, meta
+        assert meta["token_endpoint"] == f"{served}/oauth/token", meta
 
         created = json.loads(
             _run(cli_env, "create-client", "--name", "ci", "--scopes", "users:read")
@@ -75,6 +81,8 @@ def test_serve_then_create_client_then_token_then_me(cli_env, tmp_path):
         )
         assert r.status_code == 200, r.text
         tok = r.json()["access_token"]
+        claims = json.loads(base64.urlsafe_b64decode(tok.split(".")[1] + "=="))
+        assert claims["iss"] == served
         me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {tok}"})
         assert me.status_code == 200 and me.json()["client_id"] == created["client_id"]
         # The server does not name its software to every client (and scanner).
