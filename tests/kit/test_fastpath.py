@@ -3,13 +3,12 @@ first test fails naming the installed FastAPI; the others check that turning the
 (ACCORD_FASTPATH=off) leaves every answer as it was: FastAPI serves the same endpoints alike."""
 
 import uuid
-from contextlib import asynccontextmanager
 
 import fastapi
 import httpx
 import pytest
 
-from app.kit import db, fastpath
+from app.kit import fastpath
 from app.kit.fastpath import dispatch
 from app.main import create_app
 from tests.factories import make_user, post_ok, user_token
@@ -57,34 +56,20 @@ def test_the_switch_turns_it_off(monkeypatch):
 
 
 @pytest.fixture
-async def both(settings, engine, session, monkeypatch):
-    """(fast, plain): the same app with the fast path and without, on the test's transaction."""
-    per_request = db.savepoint_factory(session.bind)
-
-    @asynccontextmanager
-    async def shared():
-        await session.flush()
-        async with per_request() as s:
-            yield s
-
-    apps = []
-    for switch in ("on", "off"):
-        monkeypatch.setenv("ACCORD_FASTPATH", switch)
-        app = create_app(settings, engine=engine, session_factory=shared)
-        await app.state.keyring.load(engine)
-        apps.append(app)
-    assert isinstance(apps[0].router.middleware_stack, dispatch.Dispatch)
-    assert not isinstance(apps[1].router.middleware_stack, dispatch.Dispatch)
-    clients = [
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
-            base_url="http://localhost:8000",
-        )
-        for app in apps
-    ]
-    yield clients
-    for c in clients:
-        await c.aclose()
+async def both(app, client, settings, engine, monkeypatch):
+    """(fast, plain): the test's app, and the same app without the fast path on the same
+    session factory (the test's transaction)."""
+    monkeypatch.setenv("ACCORD_FASTPATH", "off")
+    plain_app = create_app(settings, engine=engine, session_factory=app.state.session_factory)
+    await plain_app.state.keyring.load(engine)
+    assert isinstance(app.router.middleware_stack, dispatch.Dispatch)
+    assert not isinstance(plain_app.router.middleware_stack, dispatch.Dispatch)
+    plain = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=plain_app, raise_app_exceptions=False),
+        base_url="http://localhost:8000",
+    )
+    yield [client, plain]
+    await plain.aclose()
 
 
 def _same(doc):
@@ -124,8 +109,8 @@ async def test_the_same_answers_with_the_fast_path_off(both, session):
             kw = {"content": body} if isinstance(body, str) else {"json": body}
             if body is None:
                 kw = {}
-            headers = {"content-type": "application/json", **headers}
-            answers.append(await http.request(method, path, headers=headers, **kw))
+            sent = {"content-type": "application/json", **headers}
+            answers.append(await http.request(method, path, headers=sent, **kw))
         on, off = answers
         assert on.status_code == off.status_code, (method, path, on.text, off.text)
         assert on.headers["content-type"] == off.headers["content-type"], (method, path)
